@@ -1,0 +1,1 @@
+"""Data preparation: replicate averaging, peak union, windows, targets, datasets."""

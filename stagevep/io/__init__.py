@@ -1,0 +1,1 @@
+"""File formats: FASTA, bigWig, peaks, variant tables, HDF5 targets."""

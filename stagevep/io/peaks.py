@@ -1,0 +1,100 @@
+"""Peak files: BED, narrowPeak, gappedPeak (optionally gzipped) and bigBed."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pyBigWig
+
+from stagevep.errors import InputError
+
+PEAK_SUFFIXES = (".bed", ".narrowpeak", ".gappedpeak", ".broadpeak")
+BIGBED_SUFFIXES = (".bb", ".bigbed")
+
+
+def peak_format(path: str | Path) -> str:
+    """``'bigbed'`` or ``'text'`` from the file name; anything else is an :class:`InputError`."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith(BIGBED_SUFFIXES):
+        return "bigbed"
+    if name.endswith(PEAK_SUFFIXES):
+        return "text"
+    raise InputError(
+        f"{path}: unknown peak file extension; expected one of "
+        f"{', '.join(PEAK_SUFFIXES + BIGBED_SUFFIXES)} (text formats optionally .gz)"
+    )
+
+
+def read_peaks(path: str | Path) -> pd.DataFrame:
+    """Read the first three columns of a peak file.
+
+    Returns a DataFrame with columns ``chrom`` (str), ``start``, ``end`` (int64,
+    0-based half-open), in file order. Comment, ``track`` and ``browser`` lines
+    are skipped. An empty file or a malformed line is an :class:`InputError`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"peak file not found: {path}")
+    if peak_format(path) == "bigbed":
+        rows = _read_bigbed(path)
+    else:
+        rows = _read_text_peaks(path)
+    if not rows:
+        raise InputError(f"peak file {path} contains no peaks")
+    df = pd.DataFrame(rows, columns=["chrom", "start", "end"])
+    return df.astype({"chrom": str, "start": "int64", "end": "int64"})
+
+
+def _read_text_peaks(path: Path) -> list[tuple[str, int, int]]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    rows: list[tuple[str, int, int]] = []
+    try:
+        with opener(path, "rt") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) < 3:
+                    raise InputError(f"{path} line {lineno}: expected at least 3 tab-separated columns")
+                try:
+                    start, end = int(fields[1]), int(fields[2])
+                except ValueError as err:
+                    raise InputError(f"{path} line {lineno}: start/end are not integers: {line.strip()!r}") from err
+                if start < 0 or end <= start:
+                    raise InputError(f"{path} line {lineno}: invalid interval {start}-{end}")
+                rows.append((fields[0], start, end))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read peak file {path}: {err}") from err
+    return rows
+
+
+def _read_bigbed(path: Path) -> list[tuple[str, int, int]]:
+    try:
+        bb = pyBigWig.open(str(path))
+    except RuntimeError as err:
+        raise InputError(f"cannot open {path} as a bigBed: {err}") from err
+    if bb is None or not bb.isBigBed():
+        raise InputError(f"{path} has a bigBed extension but is not a bigBed file")
+    try:
+        rows: list[tuple[str, int, int]] = []
+        for chrom, length in bb.chroms().items():
+            for start, end, _rest in bb.entries(chrom, 0, length) or []:
+                rows.append((chrom, int(start), int(end)))
+    finally:
+        bb.close()
+    return rows
+
+
+def peak_contigs(path: str | Path) -> dict[str, int] | list[str]:
+    """Contigs of a peak file: name -> length for bigBed (from its header), else names used."""
+    if peak_format(path) == "bigbed":
+        bb = pyBigWig.open(str(path))
+        try:
+            return dict(bb.chroms())
+        finally:
+            bb.close()
+    return list(dict.fromkeys(read_peaks(path)["chrom"]))

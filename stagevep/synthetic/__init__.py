@@ -1,0 +1,5 @@
+"""Deterministic synthetic genome, H3K27ac-like signal, peaks and variants."""
+
+from stagevep.synthetic.generate import SyntheticConfig, make_synthetic_dataset
+
+__all__ = ["SyntheticConfig", "make_synthetic_dataset"]
