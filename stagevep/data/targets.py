@@ -101,3 +101,36 @@ def _fasta_identity(fasta: str | Path) -> str:
     fai = Path(str(fasta) + ".fai")
     digest = hashlib.md5(fai.read_bytes()).hexdigest() if fai.exists() else "no-fai"
     return f"{Path(fasta).name} fai_md5={digest}"
+
+
+def parse_stage_bigwigs(specs: list[str]) -> dict[str, str]:
+    """``['CS13=a.bw', ...]`` -> ``{'CS13': 'a.bw', ...}`` in the given (track) order."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        stage, sep, path = spec.partition("=")
+        if not sep or not stage or not path:
+            raise InputError(f"--bigwig expects STAGE=FILE, got {spec!r}")
+        if stage in out:
+            raise InputError(f"stage {stage} is given twice in --bigwig")
+        out[stage] = path
+    return out
+
+
+def make_targets_from_files(
+    windows_bed: str | Path,
+    bigwig_specs: list[str],
+    output: str | Path,
+    bin_size: int = 128,
+    context_length: int = 196_608,
+    clip_percentile: float | None = 99.9,
+    fasta: str | Path | None = None,
+) -> None:
+    """File-level :func:`make_targets`; the bin count follows from the window length and ``bin_size``."""
+    from stagevep.data.windows import read_windows
+
+    windows = read_windows(windows_bed)
+    width = int((windows["end"] - windows["start"]).iloc[0]) if len(windows) else 0
+    if width % bin_size:
+        raise InputError(f"windows in {windows_bed} are {width} bp, not a multiple of --bin-size {bin_size}")
+    geometry = Geometry(n_bins=width // bin_size, bin_size=bin_size, context_length=context_length)
+    make_targets(windows, parse_stage_bigwigs(bigwig_specs), output, geometry, clip_percentile, fasta)

@@ -83,3 +83,36 @@ def read_windows(path: str | Path) -> pd.DataFrame:
         row = int(bad.idxmax()) + 1
         raise InputError(f"{path} line {row}: split must be train, val or test, got {df['split'][row - 1]!r}")
     return df
+
+
+def _chrom_list(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def write_windows_from_peaks(
+    peaks: str | Path,
+    fasta: str | Path,
+    output: str | Path,
+    n_bins: int = 896,
+    bin_size: int = 128,
+    context_length: int = 196_608,
+    val_chroms: str = "chr8",
+    test_chroms: str = "chr2,chr10",
+    exclude_chroms: str = "chrY",
+) -> pd.DataFrame:
+    """File-level :func:`make_windows`: read the union BED and FASTA lengths, write ``windows.bed``.
+
+    Chromosome lists are comma-separated strings, as on the command line.
+    """
+    from stagevep.geometry import Geometry
+    from stagevep.io.genome import fasta_lengths
+    from stagevep.io.peaks import read_peaks
+
+    geometry = Geometry(n_bins=n_bins, bin_size=bin_size, context_length=context_length)
+    windows = make_windows(
+        read_peaks(peaks), fasta_lengths(fasta), geometry.target_length,
+        _chrom_list(val_chroms), _chrom_list(test_chroms), _chrom_list(exclude_chroms),
+    )
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    windows.to_csv(output, sep="\t", header=False, index=False)
+    return windows

@@ -1,0 +1,1 @@
+"""Enformer trunk, stage head, freezing policy and checkpoint format."""

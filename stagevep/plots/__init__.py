@@ -1,0 +1,5 @@
+"""All matplotlib figures (Agg backend, PNG + PDF)."""
+
+import matplotlib
+
+matplotlib.use("Agg")

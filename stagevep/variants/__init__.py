@@ -1,0 +1,1 @@
+"""Variant sequences, scores and group statistics."""

@@ -1,0 +1,100 @@
+"""Group comparison of variant scores (functional vs non-functional)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from stagevep.errors import InputError
+
+log = logging.getLogger(__name__)
+
+STAT_COLUMNS = [
+    "metric", "positive_group", "negative_group", "n_pos", "n_neg", "mean_pos", "mean_neg", "median_pos",
+    "median_neg", "mannwhitney_u", "mannwhitney_p", "welch_t", "welch_p", "cohens_d", "auc", "auc_ci_low",
+    "auc_ci_high",
+]
+
+
+def cohens_d(pos: np.ndarray, neg: np.ndarray) -> float:
+    """``(mean_pos - mean_neg) / pooled SD`` with ddof=1; NaN when undefined."""
+    n1, n2 = len(pos), len(neg)
+    if n1 < 2 or n2 < 2:
+        return float("nan")
+    pooled = ((n1 - 1) * pos.var(ddof=1) + (n2 - 1) * neg.var(ddof=1)) / (n1 + n2 - 2)
+    return float((pos.mean() - neg.mean()) / np.sqrt(pooled)) if pooled > 0 else float("nan")
+
+
+def bootstrap_auc_ci(pos: np.ndarray, neg: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the ROC AUC, resampling each group with replacement (stratified)."""
+    if len(pos) < 2 or len(neg) < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    aucs = np.empty(n_boot)
+    for b in range(n_boot):
+        s = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
+        aucs[b] = roc_auc_score(y, s)
+    lo, hi = np.percentile(aucs, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def compare_two(pos: np.ndarray, neg: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """All statistics for two samples; those needing >= 2 per group are NaN otherwise."""
+    nan = float("nan")
+    res = {
+        "n_pos": len(pos), "n_neg": len(neg),
+        "mean_pos": float(np.mean(pos)) if len(pos) else nan, "mean_neg": float(np.mean(neg)) if len(neg) else nan,
+        "median_pos": float(np.median(pos)) if len(pos) else nan,
+        "median_neg": float(np.median(neg)) if len(neg) else nan,
+        "mannwhitney_u": nan, "mannwhitney_p": nan, "welch_t": nan, "welch_p": nan,
+        "cohens_d": cohens_d(pos, neg), "auc": nan, "auc_ci_low": nan, "auc_ci_high": nan,
+    }
+    if len(pos) and len(neg):
+        mw = stats.mannwhitneyu(pos, neg, alternative="two-sided")
+        res["mannwhitney_u"], res["mannwhitney_p"] = float(mw.statistic), float(mw.pvalue)
+        res["auc"] = float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
+    if len(pos) >= 2 and len(neg) >= 2:
+        wt = stats.ttest_ind(pos, neg, equal_var=False)
+        res["welch_t"], res["welch_p"] = float(wt.statistic), float(wt.pvalue)
+        res["auc_ci_low"], res["auc_ci_high"] = bootstrap_auc_ci(pos, neg, n_boot, seed)
+    return res
+
+
+def score_metrics(scores: pd.DataFrame) -> list[str]:
+    """``score`` followed by every ``<stage>_abs_log2fc`` column."""
+    return ["score"] + [c for c in scores.columns if c.endswith("_abs_log2fc")]
+
+
+def group_stats(
+    scores: pd.DataFrame, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Compare ``positive_group`` against all other labelled, scored variants.
+
+    One row for ``score`` and one per stage (``<stage>_abs_log2fc``), columns
+    :data:`STAT_COLUMNS`. Variants with status other than ``ok`` or an empty
+    group are left out.
+    """
+    if "group" not in scores.columns:
+        raise InputError("the scores have no 'group' column: give groups in the variant table or with --groups")
+    usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
+    groups = sorted(set(usable["group"]))
+    if positive_group not in groups:
+        raise InputError(f"no scored variant is in the positive group {positive_group!r}; groups present: {groups}")
+    negatives = [g for g in groups if g != positive_group]
+    if not negatives:
+        raise InputError(f"all scored variants are in {positive_group!r}; a second group is needed to compare")
+    is_pos = (usable["group"] == positive_group).to_numpy()
+    for name, n in ((positive_group, is_pos.sum()), ("+".join(negatives), (~is_pos).sum())):
+        if n < 2:
+            log.warning("group %s has %d scored variant(s): statistics that need 2 or more are NA", name, n)
+    rows = []
+    for metric in score_metrics(usable):
+        values = usable[metric].to_numpy(dtype=float)
+        res = compare_two(values[is_pos], values[~is_pos], n_boot, seed)
+        rows.append({"metric": metric, "positive_group": positive_group, "negative_group": "+".join(negatives), **res})
+    return pd.DataFrame(rows, columns=STAT_COLUMNS)
