@@ -1,0 +1,35 @@
+#!/usr/bin/env nextflow
+/*
+ * stagevep: learns stage-specific enhancer activity from H3K27ac signal with a
+ * finetuned Enformer and scores how variants change it.
+ * Entry point only: validate params and samplesheet, run STAGEVEP, print a summary.
+ */
+nextflow.enable.dsl = 2
+
+include { STAGEVEP } from './workflows/stagevep'
+include { validateParameters; helpMessage; readSamplesheet; stageOrder; writeParams } from './subworkflows/local/utils_stagevep'
+
+workflow {
+    def schema = "${projectDir}/nextflow_schema.json"
+    if (params.help) {
+        log.info helpMessage(schema)
+        return
+    }
+    validateParameters(params, schema)
+    def samples = readSamplesheet(params.input)
+    def fasta = file(params.fasta, checkIfExists: true)
+    writeParams(params, params.outdir)
+    log.info "stagevep ${workflow.manifest.version}: ${samples.size()} replicate(s) of ${stageOrder(samples).size()} stage(s) " +
+        "(${stageOrder(samples).join(', ')}); results in ${params.outdir}"
+
+    STAGEVEP(samples, stageOrder(samples), fasta)
+}
+
+workflow.onComplete {
+    if (params.help) return
+    if (workflow.success) {
+        log.info "stagevep finished: results are in ${params.outdir} (prepare/, train/, evaluate/, variants/, pipeline_info/)"
+    } else {
+        log.error "stagevep failed: see the error above and ${params.outdir}/pipeline_info/ for the execution report"
+    }
+}

@@ -1,0 +1,27 @@
+process AVERAGE_BIGWIGS {
+    tag "${meta.id}"
+    label 'process_low'
+    container "stagevep:${workflow.manifest.version}"
+
+    input:
+    tuple val(meta), path(bigwigs, stageAs: 'replicate*/*')
+
+    output:
+    tuple val(meta), path("${prefix}.mean.bw"), emit: bigwig
+    path 'versions.yml', emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    average_bigwigs.py --inputs ${bigwigs} --output ${prefix}.mean.bw ${args}
+    software_versions.py --process ${task.process} > versions.yml
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    touch ${prefix}.mean.bw
+    software_versions.py --process ${task.process} > versions.yml
+    """
+}

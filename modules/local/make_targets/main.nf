@@ -1,0 +1,31 @@
+process MAKE_TARGETS {
+    tag "${meta.id}"
+    label 'process_medium'
+    container "stagevep:${workflow.manifest.version}"
+
+    input:
+    tuple val(meta), path(windows)
+    tuple val(stages), path(bigwigs, stageAs: 'stage*/*')
+    path fasta
+
+    output:
+    tuple val(meta), path("${prefix}.h5"), emit: targets
+    path 'versions.yml', emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: 'targets'
+    def bw_args = [stages, bigwigs instanceof List ? bigwigs : [bigwigs]].transpose()
+        .collect { stage, bw -> "--bigwig ${stage}=${bw}" }.join(' ')
+    """
+    make_targets.py --windows ${windows} ${bw_args} --fasta ${fasta} --output ${prefix}.h5 ${args}
+    software_versions.py --process ${task.process} > versions.yml
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: 'targets'
+    """
+    touch ${prefix}.h5
+    software_versions.py --process ${task.process} > versions.yml
+    """
+}

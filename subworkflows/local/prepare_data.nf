@@ -1,0 +1,44 @@
+include { PREFLIGHT       } from '../../modules/local/preflight'
+include { AVERAGE_BIGWIGS } from '../../modules/local/average_bigwigs'
+include { UNION_PEAKS     } from '../../modules/local/union_peaks'
+include { MAKE_WINDOWS    } from '../../modules/local/make_windows'
+include { MAKE_TARGETS    } from '../../modules/local/make_targets'
+
+// samplesheet rows -> preflight -> per-stage averaged bigWigs + union peaks -> windows -> targets.h5
+workflow PREPARE_DATA {
+    take:
+    samples      // list of [meta (id, stage, replicate), bigwig, peaks], already validated
+    stage_order  // list of stage names in order of first appearance (= track order)
+    fasta        // path
+
+    main:
+    ch_versions = Channel.empty()
+
+    PREFLIGHT(fasta, samples.collect { it[1] }, samples.collect { it[2] })
+    ch_versions = ch_versions.mix(PREFLIGHT.out.versions)
+
+    // heavy work starts only once the preflight has passed
+    ch_stage_bigwigs = PREFLIGHT.out.ok.flatMap {
+        stage_order.collect { stage -> [[id: stage], samples.findAll { it[0].stage == stage }.collect { it[1] }] }
+    }
+    AVERAGE_BIGWIGS(ch_stage_bigwigs)
+    ch_versions = ch_versions.mix(AVERAGE_BIGWIGS.out.versions.first())
+
+    UNION_PEAKS(PREFLIGHT.out.ok.map { [[id: 'stagevep'], samples.collect { it[2] }] })
+    ch_versions = ch_versions.mix(UNION_PEAKS.out.versions)
+
+    MAKE_WINDOWS(UNION_PEAKS.out.bed, fasta)
+    ch_versions = ch_versions.mix(MAKE_WINDOWS.out.versions)
+
+    ch_tracks = AVERAGE_BIGWIGS.out.bigwig
+        .toSortedList { a, b -> stage_order.indexOf(a[0].id) <=> stage_order.indexOf(b[0].id) }
+        .map { items -> [items.collect { it[0].id }, items.collect { it[1] }] }
+    MAKE_TARGETS(MAKE_WINDOWS.out.bed, ch_tracks, fasta)
+    ch_versions = ch_versions.mix(MAKE_TARGETS.out.versions)
+
+    emit:
+    targets  = MAKE_TARGETS.out.targets      // [meta, targets.h5]
+    windows  = MAKE_WINDOWS.out.bed          // [meta, windows.bed]
+    bigwigs  = AVERAGE_BIGWIGS.out.bigwig    // [meta (stage), mean.bw]
+    versions = ch_versions
+}

@@ -1,0 +1,23 @@
+include { SCORE_VARIANTS } from '../../modules/local/score_variants'
+include { COMPARE_GROUPS         } from '../../modules/local/compare_groups'
+
+workflow VARIANT_ANALYSIS {
+    take:
+    checkpoint        // [meta, best.pt]
+    variants          // path: VCF or TSV
+    groups            // path or [] (optional id/group TSV)
+    fasta             // path
+    compare           // boolean: run the group comparison
+
+    main:
+    SCORE_VARIANTS(checkpoint.map { meta, ckpt -> [meta, ckpt, variants, groups] }, fasta)
+    ch_versions = SCORE_VARIANTS.out.versions
+    if (compare) {
+        COMPARE_GROUPS(SCORE_VARIANTS.out.scores)
+        ch_versions = ch_versions.mix(COMPARE_GROUPS.out.versions)
+    }
+
+    emit:
+    scores   = SCORE_VARIANTS.out.scores
+    versions = ch_versions
+}

@@ -1,0 +1,137 @@
+// Input validation without plugins (nf-schema cannot be installed offline).
+// Everything here runs before any task is submitted.
+
+import groovy.json.JsonSlurper
+import groovy.json.JsonOutput
+
+// Flattened {name: definition} of every parameter in nextflow_schema.json
+def schemaParams(schema_path) {
+    def schema = new JsonSlurper().parse(new File(schema_path.toString()))
+    def defs = [:]
+    (schema.'$defs' ?: schema.definitions ?: [:]).each { _group, group ->
+        group.properties.each { name, spec -> defs[name] = spec + [required: name in (group.required ?: [])] }
+    }
+    return defs
+}
+
+// '--max-steps' and 'maxSteps' both mean max_steps
+def snakeName(String name) {
+    return name.replace('-', '_').replaceAll(/([a-z0-9])([A-Z])/, '$1_$2').toLowerCase()
+}
+
+def validateParameters(params, schema_path) {
+    def defs = schemaParams(schema_path)
+    def errors = []
+    params.each { key, value ->
+        def name = snakeName(key.toString())
+        if (!defs.containsKey(name)) {
+            if (key == name) errors << "unknown parameter --${key} (see --help for the list)"
+            return
+        }
+        if (key != name) return
+        def spec = defs[name]
+        if (value == null || value == '') return
+        switch (spec.type) {
+            case 'integer':
+                if (!(value instanceof Integer || value instanceof Long)) errors << "--${name} must be an integer, got '${value}'"
+                break
+            case 'number':
+                if (!(value instanceof Number)) errors << "--${name} must be a number, got '${value}'"
+                break
+            case 'boolean':
+                if (!(value instanceof Boolean)) errors << "--${name} must be true or false, got '${value}'"
+                break
+            default:
+                if (value instanceof Boolean) errors << "--${name} needs a value"
+        }
+        if (spec.enum && !(value.toString() in spec.enum*.toString())) {
+            errors << "--${name} must be one of ${spec.enum.join(', ')}, got '${value}'"
+        }
+        if (spec.minimum != null && value instanceof Number && value < spec.minimum) {
+            errors << "--${name} must be >= ${spec.minimum}, got ${value}"
+        }
+    }
+    defs.findAll { name, spec -> spec.required && !params[name] }.each { name, spec ->
+        errors << "missing required parameter --${name}: ${spec.description}"
+    }
+    if (errors) {
+        error("Invalid parameters:\n  * " + errors.join('\n  * '))
+    }
+}
+
+def helpMessage(schema_path) {
+    def schema = new JsonSlurper().parse(new File(schema_path.toString()))
+    def lines = ["", "Usage: nextflow run main.nf --input samplesheet.csv --fasta genome.fa --outdir results [options]", ""]
+    (schema.'$defs' ?: [:]).each { _group, group ->
+        lines << "${group.title}:"
+        group.properties.each { name, spec ->
+            def dflt = spec.default != null ? " [default: ${spec.default}]" : ''
+            def req = name in (group.required ?: []) ? ' (required)' : ''
+            lines << "  --${name.padRight(22)} ${spec.description}${req}${dflt}"
+        }
+        lines << ""
+    }
+    return lines.join('\n')
+}
+
+// Read and validate the samplesheet. Returns a list of [meta, bigwig, peaks].
+// Relative paths are resolved against the samplesheet's own directory.
+def readSamplesheet(String path) {
+    def sheet = file(path)
+    if (!sheet.exists()) error("Samplesheet not found: ${path}")
+    def lines = sheet.readLines().findAll { it.trim() && !it.startsWith('#') }
+    if (!lines) error("Samplesheet ${path} is empty: it needs the header 'stage,replicate,bigwig,peaks' and one row per replicate")
+    def header = lines[0].split(',', -1)*.trim()
+    def required = ['stage', 'replicate', 'bigwig', 'peaks']
+    def missing = required.findAll { !(it in header) }
+    if (missing) error("Samplesheet ${path}: missing column(s) ${missing.join(', ')}; the header must contain ${required.join(',')}")
+    if (lines.size() == 1) error("Samplesheet ${path} has a header but no rows")
+    def bigwig_ext = ['.bw', '.bigwig']
+    def peak_ext = ['.bed', '.narrowpeak', '.gappedpeak', '.broadpeak', '.bed.gz', '.narrowpeak.gz',
+                    '.gappedpeak.gz', '.broadpeak.gz', '.bb', '.bigbed']
+    def rows = []
+    def seen = [:]
+    lines.drop(1).eachWithIndex { line, i ->
+        def rowno = i + 2
+        def fields = line.split(',', -1)*.trim()
+        if (fields.size() != header.size()) {
+            error("Samplesheet ${path} row ${rowno}: ${fields.size()} fields but the header has ${header.size()}")
+        }
+        def rec = [header, fields].transpose().collectEntries { it }
+        ['stage', 'replicate'].each { col ->
+            if (!(rec[col] ==~ /[A-Za-z0-9_.-]+/)) {
+                error("Samplesheet ${path} row ${rowno}, column '${col}': '${rec[col]}' must be non-empty and use only letters, digits, '_', '.', '-'")
+            }
+        }
+        def key = "${rec.stage}/${rec.replicate}"
+        if (seen.containsKey(key)) {
+            error("Samplesheet ${path} row ${rowno}: duplicate (stage, replicate) = (${rec.stage}, ${rec.replicate}), first seen on row ${seen[key]}")
+        }
+        seen[key] = rowno
+        def bigwig = resolveInput(sheet, rec.bigwig, path, rowno, 'bigwig', bigwig_ext)
+        def peaks  = resolveInput(sheet, rec.peaks, path, rowno, 'peaks', peak_ext)
+        rows << [[id: "${rec.stage}_${rec.replicate}", stage: rec.stage, replicate: rec.replicate], bigwig, peaks]
+    }
+    return rows
+}
+
+def resolveInput(sheet, String value, String path, int rowno, String column, List extensions) {
+    if (!value) error("Samplesheet ${path} row ${rowno}, column '${column}': empty")
+    if (!extensions.any { value.toLowerCase().endsWith(it) }) {
+        error("Samplesheet ${path} row ${rowno}, column '${column}': '${value}' has an unknown extension; expected one of ${extensions.join(', ')}")
+    }
+    def f = (value.startsWith('/') || value.contains('://')) ? file(value) : file(sheet.parent.resolve(value).toString())
+    if (!f.exists()) error("Samplesheet ${path} row ${rowno}, column '${column}': file not found: ${f}")
+    return f
+}
+
+def stageOrder(rows) {
+    return rows.collect { it[0].stage }.unique()
+}
+
+def writeParams(params, outdir) {
+    def dir = file("${outdir}/pipeline_info")
+    dir.mkdirs()
+    def stamp = new java.util.Date().format('yyyy-MM-dd_HH-mm-ss')
+    file("${dir}/params_${stamp}.json").text = JsonOutput.prettyPrint(JsonOutput.toJson(params))
+}
