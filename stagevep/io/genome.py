@@ -40,6 +40,7 @@ def fetch_padded(fa: pyfaidx.Fasta, chrom: str, start: int, end: int) -> str:
 
     Returns a string of length ``end - start``.
     """
+    start, end = int(start), int(end)  # pyfaidx mishandles numpy integers
     length = len(fa[chrom])
     left = max(0, -start)
     right = max(0, end - length)

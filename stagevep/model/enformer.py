@@ -47,11 +47,6 @@ def model_config(model_size: str, geometry: Geometry) -> dict[str, Any]:
     resolution = 2 ** cfg["num_downsamples"]
     if geometry.bin_size != resolution:
         raise InputError(f"Enformer predicts {resolution}-bp bins; bin_size {geometry.bin_size} is not supported")
-    if geometry.context_length // resolution < geometry.n_bins:
-        raise InputError(
-            f"context {geometry.context_length} bp gives {geometry.context_length // resolution} bins, "
-            f"fewer than n_bins {geometry.n_bins}"
-        )
     cfg["target_length"] = geometry.n_bins
     return cfg
 
@@ -86,6 +81,12 @@ def load_pretrained_trunk(path: Path, hparams: dict[str, Any]) -> Enformer:
             trunk = Enformer.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as err:
             raise InputError(f"cannot load Enformer weights from directory {path}: {err}") from err
+        for key in ("dim", "depth", "heads", "num_downsamples"):
+            if getattr(trunk.config, key) != hparams[key]:
+                raise InputError(
+                    f"the weights in {path} have {key}={getattr(trunk.config, key)} but the chosen model size has "
+                    f"{key}={hparams[key]}: use --model-size full with the official weights"
+                )
         trunk.set_target_length(hparams["target_length"])
         trunk.target_length = hparams["target_length"]
         trunk.add_heads()

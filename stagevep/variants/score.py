@@ -101,8 +101,9 @@ def score_variants(
 
     statuses = []
     for row in variants.itertuples(index=False):
-        inside = row.chrom in contigs and 1 <= row.pos <= len(fa[row.chrom])
-        ref_base = str(fa[row.chrom][row.pos - 1]) if inside else None
+        pos = int(row.pos)  # pyfaidx returns None for numpy integer indices
+        inside = row.chrom in contigs and 1 <= pos <= len(fa[row.chrom])
+        ref_base = str(fa[row.chrom][pos - 1]) if inside else None
         statuses.append(variant_status(ref_base, row.ref, row.alt))
     out = variants.copy()
     out["status"] = statuses

@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled synthetic dataset and small hand-made files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyBigWig
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "assets" / "test_data"
+
+
+@pytest.fixture(scope="session")
+def test_data() -> Path:
+    """The committed synthetic dataset (assets/test_data)."""
+    return TEST_DATA
+
+
+def write_bigwig(path: Path, chroms: dict[str, int], entries: dict[str, list[tuple[int, int, float]]]) -> Path:
+    """Write a bigWig from ``{chrom: [(start, end, value), ...]}`` (sorted, non-overlapping)."""
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(chroms.items()))
+    for chrom in chroms:
+        runs = entries.get(chrom, [])
+        if runs:
+            bw.addEntries([chrom] * len(runs), [s for s, _, _ in runs], ends=[e for _, e, _ in runs],
+                          values=[float(v) for _, _, v in runs])
+    bw.close()
+    return path
+
+
+def random_runs(rng: np.random.Generator, length: int, gap_prob: float = 0.2) -> list[tuple[int, int, float]]:
+    """Random-length runs (1-300 bp) over ``[0, length)``, some left as no-data gaps."""
+    runs, pos = [], 0
+    while pos < length:
+        end = min(length, pos + int(rng.integers(1, 300)))
+        if rng.random() > gap_prob:
+            runs.append((pos, end, round(float(rng.exponential(2.0)), 3)))
+        pos = end
+    return runs
+
+
+def raw_values(path: Path, chrom: str, start: int, end: int) -> np.ndarray:
+    """Values read straight from pyBigWig, NaN -> 0 (the independent reference)."""
+    bw = pyBigWig.open(str(path))
+    try:
+        if chrom not in bw.chroms():
+            return np.zeros(end - start)
+        return np.nan_to_num(np.asarray(bw.values(chrom, start, end), dtype=np.float64))
+    finally:
+        bw.close()

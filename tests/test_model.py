@@ -1,0 +1,90 @@
+"""Model construction, freezing policy, offline weight loading and checkpoints."""
+
+import pytest
+import torch
+
+from stagevep.errors import InputError
+from stagevep.geometry import Geometry
+from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
+from stagevep.model.enformer import apply_finetune_policy, build_model, model_config
+
+GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
+
+
+@pytest.fixture
+def tiny():
+    torch.manual_seed(0)
+    return build_model(model_config("tiny", GEOM), n_tracks=5)
+
+
+def test_output_shape_and_positive(tiny):
+    y = tiny(torch.rand(2, 4096, 4))
+    assert y.shape == (2, 16, 5)
+    assert (y > 0).all()  # softplus head
+
+
+def test_geometry_checks():
+    with pytest.raises(InputError, match="128-bp bins"):
+        model_config("tiny", Geometry(n_bins=16, bin_size=64, context_length=4096))
+    with pytest.raises(InputError, match="longer than the context"):
+        Geometry(n_bins=64, bin_size=128, context_length=4096)
+    with pytest.raises(InputError, match="--model-size"):
+        model_config("huge", GEOM)
+
+
+def test_finetune_policies(tiny):
+    apply_finetune_policy(tiny, "head")
+    trainable = {n for n, p in tiny.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith("head.") for n in trainable)
+    apply_finetune_policy(tiny, "last-n", unfreeze_last_n=1)
+    trainable = {n for n, p in tiny.named_parameters() if p.requires_grad}
+    assert any(n.startswith("trunk.transformer.1.") for n in trainable)
+    assert not any(n.startswith("trunk.transformer.0.") for n in trainable)
+    assert not any(n.startswith("trunk.stem.") for n in trainable)
+    apply_finetune_policy(tiny, "all")
+    assert all(p.requires_grad for p in tiny.parameters())
+
+
+def test_pretrained_from_local_directory_and_state_dict(tmp_path, tiny):
+    """Weights saved in Hugging Face layout (config.json + pytorch_model.bin, as the official
+    EleutherAI/enformer-official-rough repository) or as a state dict load offline into the trunk."""
+    hf_dir = tmp_path / "enformer"
+    tiny.trunk.save_pretrained(hf_dir, safe_serialization=False)
+    assert (hf_dir / "config.json").exists()
+    for source in (hf_dir, tmp_path / "trunk.pt"):
+        if source.suffix == ".pt":
+            torch.save(tiny.trunk.state_dict(), source)
+        model = build_model(model_config("tiny", GEOM), n_tracks=5, pretrained=source)
+        for (name, a), (_, b) in zip(model.trunk.state_dict().items(), tiny.trunk.state_dict().items(), strict=True):
+            assert torch.equal(a, b), name
+
+
+def test_missing_or_wrong_weights(tmp_path):
+    with pytest.raises(InputError, match="pretrained weights not found"):
+        build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "missing")
+    torch.save({"not": torch.zeros(1)}, tmp_path / "bad.pt")
+    with pytest.raises(InputError, match="does not match the Enformer"):
+        build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "bad.pt")
+
+
+def test_checkpoint_roundtrip(tmp_path, tiny):
+    payload = {"model_config": model_config("tiny", GEOM), "tracks": list("ABCDE"), "geometry": GEOM.to_dict(),
+               "target_transform": {"transform": "log1p"}}
+    save_checkpoint(tmp_path / "c.pt", tiny, payload)
+    model, ckpt = load_checkpoint(tmp_path / "c.pt")
+    x = torch.rand(1, 4096, 4)
+    tiny.eval()
+    with torch.no_grad():
+        assert torch.allclose(model(x), tiny(x))
+    assert ckpt["tracks"] == list("ABCDE") and "stagevep_version" in ckpt
+    assert not (tmp_path / "c.pt.tmp").exists()
+    with pytest.raises(InputError, match="not a stagevep checkpoint"):
+        torch.save({"state_dict": {}}, tmp_path / "x.pt")
+        load_checkpoint(tmp_path / "x.pt")
+
+
+def test_pretrained_directory_of_other_size_is_rejected(tmp_path, tiny):
+    tiny.trunk.save_pretrained(tmp_path / "enformer", safe_serialization=False)
+    other = dict(model_config("tiny", GEOM), dim=48, heads=2)
+    with pytest.raises(InputError, match="dim=96 but the chosen model size has dim=48"):
+        build_model(other, 5, pretrained=tmp_path / "enformer")

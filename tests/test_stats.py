@@ -1,0 +1,93 @@
+"""Group statistics against scipy and scikit-learn."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from stagevep.errors import InputError
+from stagevep.variants.compare import compare_groups_files
+from stagevep.variants.stats import bootstrap_auc_ci, cohens_d, group_stats
+
+
+def _scores(n_pos=8, n_neg=30, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, n, shift in (("functional", n_pos, 1.0), ("nonfunctional", n_neg, 0.0)):
+        for i in range(n):
+            a, b = rng.normal(shift, 1, 2)
+            rows.append({"id": f"{group}{i}", "group": group, "status": "ok", "CS13_abs_log2fc": abs(a),
+                         "CS20_abs_log2fc": abs(b)})
+    df = pd.DataFrame(rows)
+    df["score"] = df[["CS13_abs_log2fc", "CS20_abs_log2fc"]].max(axis=1)
+    return df
+
+
+def test_group_stats_match_scipy_and_sklearn():
+    df = _scores()
+    res = group_stats(df, n_boot=200).set_index("metric")
+    assert list(res.index) == ["score", "CS13_abs_log2fc", "CS20_abs_log2fc"]
+    for metric in res.index:
+        pos = df.loc[df.group == "functional", metric].to_numpy()
+        neg = df.loc[df.group == "nonfunctional", metric].to_numpy()
+        row = res.loc[metric]
+        mw = stats.mannwhitneyu(pos, neg, alternative="two-sided")
+        wt = stats.ttest_ind(pos, neg, equal_var=False)
+        assert row.mannwhitney_u == pytest.approx(mw.statistic) and row.mannwhitney_p == pytest.approx(mw.pvalue)
+        assert row.welch_t == pytest.approx(wt.statistic) and row.welch_p == pytest.approx(wt.pvalue)
+        auc = roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
+        assert row.auc == pytest.approx(auc)
+        assert row.auc == pytest.approx(mw.statistic / (len(pos) * len(neg)))  # AUC = U / (n1 n2)
+        assert row.auc_ci_low <= row.auc <= row.auc_ci_high
+        assert (row.n_pos, row.n_neg) == (8, 30)
+        assert row.median_pos == pytest.approx(np.median(pos)) and row.mean_neg == pytest.approx(neg.mean())
+
+
+def test_cohens_d_pooled_sd():
+    pos, neg = np.array([1.0, 2.0, 4.0]), np.array([0.0, 1.0, 1.0, 2.0])
+    sp = np.sqrt((2 * pos.var(ddof=1) + 3 * neg.var(ddof=1)) / 5)
+    assert cohens_d(pos, neg) == pytest.approx((pos.mean() - neg.mean()) / sp)
+
+
+def test_bootstrap_is_seeded():
+    df = _scores()
+    pos = df.loc[df.group == "functional", "score"].to_numpy()
+    neg = df.loc[df.group == "nonfunctional", "score"].to_numpy()
+    assert bootstrap_auc_ci(pos, neg, 100, seed=3) == bootstrap_auc_ci(pos, neg, 100, seed=3)
+
+
+def test_small_group_gives_na_not_crash():
+    df = _scores(n_pos=1)
+    row = group_stats(df, n_boot=50).iloc[0]
+    assert row.n_pos == 1
+    assert np.isnan(row.cohens_d) and np.isnan(row.welch_p) and np.isnan(row.auc_ci_low)
+    assert not np.isnan(row.auc) and not np.isnan(row.mannwhitney_p)
+
+
+def test_unscored_and_unlabelled_are_left_out():
+    df = _scores()
+    df.loc[0, "status"] = "ref_mismatch"
+    df.loc[1, "group"] = ""
+    assert group_stats(df, n_boot=10).iloc[0].n_pos == 6
+
+
+def test_missing_groups_are_errors():
+    df = _scores()
+    with pytest.raises(InputError, match="positive group 'causal'"):
+        group_stats(df, positive_group="causal")
+    with pytest.raises(InputError, match="a second group is needed"):
+        group_stats(df[df.group == "functional"])
+
+
+def test_files_and_plots(tmp_path):
+    df = _scores()
+    df.to_csv(tmp_path / "scores.tsv", sep="\t", index=False)
+    compare_groups_files(tmp_path / "scores.tsv", tmp_path / "out", n_boot=20)
+    res = pd.read_csv(tmp_path / "out" / "group_stats.tsv", sep="\t")
+    assert res["metric"].tolist() == ["score", "CS13_abs_log2fc", "CS20_abs_log2fc"]
+    import matplotlib.image as mpimg
+    for name in ("score_by_group.png", "per_stage_by_group.png"):
+        img = mpimg.imread(tmp_path / "out" / "plots" / name)
+        assert img.shape[0] > 300 and img.shape[1] > 300
+        assert img[..., :3].std() > 0.05  # not a blank image
