@@ -7,7 +7,7 @@ NXF_VERSION := 24.10.0
 NXF_DIR := .nextflow-dist
 DEMO_OUT ?= results/demo
 
-.PHONY: all setup venv bedtools nextflow demo test test-unit test-pipeline synthetic clean
+.PHONY: all setup venv bedtools nextflow demo test test-unit lint synthetic clean
 
 all: setup
 
@@ -39,8 +39,11 @@ demo: setup
 	@echo ""
 	@echo "Demo finished. Results are in $(DEMO_OUT)/ (report: prepare/, train/, evaluate/, variants/, pipeline_info/)."
 
-test: setup
+test: setup lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
+
+lint: venv
+	$(BIN)/ruff check stagevep bin tests
 
 test-unit: venv bedtools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests -m "not pipeline"

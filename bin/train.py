@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=d.max_steps)
     p.add_argument("--val-every", type=int, default=d.val_every)
     p.add_argument("--clip-grad", type=float, default=d.clip_grad)
-    p.add_argument("--no-rc-augment", dest="rc_augment", action="store_false", help="turn off reverse-complement augmentation")
+    p.add_argument("--no-rc-augment", dest="rc_augment", action="store_false",
+                   help="turn off reverse-complement augmentation")
     p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp16", "fp32"])
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
     p.add_argument("--num-workers", type=int, default=d.num_workers)

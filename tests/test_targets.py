@@ -22,8 +22,8 @@ def stage_bigwigs(tmp_path):
 
 
 def _windows():
-    return pd.DataFrame({"chrom": ["chr1", "chr2", "chr1"], "start": [1000, 5000, 11_111], "end": [9192, 13_192, 19_303],
-                         "split": ["train", "test", "val"]})
+    return pd.DataFrame({"chrom": ["chr1", "chr2", "chr1"], "start": [1000, 5000, 11_111],
+                         "end": [9192, 13_192, 19_303], "split": ["train", "test", "val"]})
 
 
 def test_sums_equal_raw_values_summed(stage_bigwigs):

@@ -8,10 +8,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from stagevep.errors import InputError
 from stagevep.io.bigwig import BigWigWriter, bigwig_chroms, open_bigwig, read_values, runs
+from stagevep.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def average_bigwigs(inputs: Sequence[str | Path], output: str | Path) -> None:
     with ExitStack() as stack, BigWigWriter(output, chroms) as writer:
         handles = [stack.enter_context(open_bigwig(p)) for p in inputs]
         total = sum(length for _, length in chroms)
-        with tqdm(total=total, unit="bp", unit_scale=True, desc="averaging", mininterval=5) as bar:
+        with progress(total=total, unit="bp", unit_scale=True, desc="averaging") as bar:
             for chrom, length in chroms:
                 for block_start in range(0, length, BLOCK_SIZE):
                     block_end = min(length, block_start + BLOCK_SIZE)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from stagevep import __version__
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.bigwig import open_bigwig, read_values
 from stagevep.io.hdf5 import write_targets
+from stagevep.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def extract_sums(windows: pd.DataFrame, bigwigs: Mapping[str, str | Path], bin_s
     with ExitStack() as stack:
         handles = [stack.enter_context(open_bigwig(p)) for p in bigwigs.values()]
         rows = windows[["chrom", "start", "end"]].itertuples(index=False)
-        for i, (chrom, start, end) in enumerate(tqdm(rows, total=len(windows), desc="targets", unit="win")):
+        for i, (chrom, start, end) in enumerate(progress(rows, total=len(windows), desc="targets", unit="win")):
             for t, bw in enumerate(handles):
                 out[i, :, t] = bin_sums(read_values(bw, chrom, int(start), int(end)), bin_size)
     return out

@@ -86,5 +86,7 @@ def _apply_groups(df: pd.DataFrame, path: Path) -> pd.Series:
         raise InputError(f"groups file {path} must have the header 'id<TAB>group'")
     unknown = set(g["id"]) - set(df["id"])
     if unknown:
-        raise InputError(f"groups file {path} names {len(unknown)} id(s) not in the variants, e.g. {sorted(unknown)[:3]}")
-    return df["id"].map(dict(zip(g["id"], g["group"]))).fillna("")
+        raise InputError(
+            f"groups file {path} names {len(unknown)} id(s) not in the variants, e.g. {sorted(unknown)[:3]}"
+        )
+    return df["id"].map(dict(zip(g["id"], g["group"], strict=True))).fillna("")

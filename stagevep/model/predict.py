@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
+
+from stagevep.progress import progress
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -40,7 +41,7 @@ def predict_batches(
     model.eval()
     dtype = autocast_dtype(precision, device)
     out = []
-    for x in tqdm(batches, total=total, desc=desc, unit="batch", mininterval=2):
+    for x in progress(batches, total=total, desc=desc, unit="batch"):
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             y = model(x.to(device, non_blocking=True))
         out.append(y.float().cpu().numpy())

@@ -20,7 +20,7 @@ def _violin_with_points(ax: plt.Axes, data: list[np.ndarray], labels: list[str],
             body.set_alpha(0.35)
     for i, d in enumerate(data):
         ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=10, alpha=0.7, color="k", zorder=3)
-    ax.set_xticks(range(len(labels)), [f"{lab}\n(n={len(d)})" for lab, d in zip(labels, data)])
+    ax.set_xticks(range(len(labels)), [f"{lab}\n(n={len(d)})" for lab, d in zip(labels, data, strict=True)])
 
 
 def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path]:
@@ -39,7 +39,7 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
 
     stages = [m for m in score_metrics(usable) if m != "score"]
     fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.8), sharey=True, squeeze=False)
-    for ax, metric in zip(axes[0], stages):
+    for ax, metric in zip(axes[0], stages, strict=True):
         _violin_with_points(ax, [usable.loc[usable["group"] == g, metric].to_numpy() for g in groups], groups)
         ax.set_title(metric.removesuffix("_abs_log2fc"))
     axes[0][0].set_ylabel("mean |log2FC| over central bins")

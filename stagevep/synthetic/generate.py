@@ -189,7 +189,9 @@ def _write_replicate_bigwig(path: Path, truth: dict[str, np.ndarray], gain: floa
             writer.add_runs(chrom, starts[keep], ends[keep], values[keep])
 
 
-def _write_peaks(path: Path, enhancers: pd.DataFrame, stage: int, cfg: SyntheticConfig, rng: np.random.Generator) -> None:
+def _write_peaks(
+    path: Path, enhancers: pd.DataFrame, stage: int, cfg: SyntheticConfig, rng: np.random.Generator
+) -> None:
     rows = []
     for _, enh in enhancers.iterrows():
         act = ACTIVITY[enh["kind"]][stage]
@@ -213,7 +215,8 @@ def _write_peaks(path: Path, enhancers: pd.DataFrame, stage: int, cfg: Synthetic
         if fmt.startswith("bed"):
             lines.append(f"{chrom}\t{start}\t{end}\t{name}\t{score}\t.")
         elif fmt == "narrowPeak":
-            lines.append(f"{chrom}\t{start}\t{end}\t{name}\t{score}\t.\t{act * 10:.3f}\t{act * 8:.3f}\t{act * 6:.3f}\t{(end - start) // 2}")
+            signal = f"{act * 10:.3f}\t{act * 8:.3f}\t{act * 6:.3f}"
+            lines.append(f"{chrom}\t{start}\t{end}\t{name}\t{score}\t.\t{signal}\t{(end - start) // 2}")
         else:  # gappedPeak: one block spanning the peak
             lines.append(
                 f"{chrom}\t{start}\t{end}\t{name}\t{score}\t.\t{start}\t{end}\t0\t1\t{end - start},\t0,\t"

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
@@ -29,6 +28,7 @@ from stagevep.model.enformer import (
     model_config,
 )
 from stagevep.model.predict import autocast_dtype, predict_batches, resolve_device
+from stagevep.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def train(cfg: TrainConfig) -> Path:
     with open(metrics_path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS)
         writer.writeheader()
-        bar = tqdm(total=cfg.max_steps, desc="train", unit="step", mininterval=2)
+        bar = progress(total=cfg.max_steps, desc="train", unit="step")
         while step < cfg.max_steps:
             epoch += 1
             for x, y in loader:

@@ -28,7 +28,9 @@ def central_slice(n_bins: int, central_bins: int) -> slice:
     return slice(start, start + central_bins)
 
 
-def variant_scores(ref: np.ndarray, alt: np.ndarray, central_bins: int, pseudocount: float = 1e-3) -> dict[str, np.ndarray]:
+def variant_scores(
+    ref: np.ndarray, alt: np.ndarray, central_bins: int, pseudocount: float = 1e-3
+) -> dict[str, np.ndarray]:
     """Summaries of ``alt - ref`` over the central bins.
 
     ``ref`` and ``alt`` are ``(N, n_bins, n_tracks)``. Returns arrays ``(N, n_tracks)``:
