@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,21 +13,32 @@ from stagevep.errors import InputError
 
 
 @contextmanager
-def open_bigwig(path: str | Path) -> Iterator["pyBigWig.pyBigWig"]:
-    """Open a bigWig for reading; a missing or unreadable file is an :class:`InputError`."""
+def open_bbi(path: str | Path, kind: str = "bigWig") -> Iterator["pyBigWig.pyBigWig"]:
+    """Open a bigWig or bigBed (``kind``) for reading.
+
+    A missing file, or one that is not of the expected kind, is an :class:`InputError`.
+    """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"bigWig file not found: {path}")
+        raise InputError(f"{kind} file not found: {path}")
     try:
-        bw = pyBigWig.open(str(path))
+        handle = pyBigWig.open(str(path))
     except RuntimeError as err:
-        raise InputError(f"cannot open {path} as a bigWig: {err}") from err
-    if bw is None or not bw.isBigWig():
-        raise InputError(f"{path} is not a bigWig file (a bigBed or another format?)")
+        raise InputError(f"cannot open {path} as a {kind}: {err}") from err
+    right_kind = handle is not None and (handle.isBigWig() if kind == "bigWig" else handle.isBigBed())
+    if not right_kind:
+        if handle is not None:
+            handle.close()
+        raise InputError(f"{path} is not a {kind} file")
     try:
-        yield bw
+        yield handle
     finally:
-        bw.close()
+        handle.close()
+
+
+def open_bigwig(path: str | Path) -> AbstractContextManager["pyBigWig.pyBigWig"]:
+    """Open a bigWig for reading (see :func:`open_bbi`)."""
+    return open_bbi(path, "bigWig")
 
 
 def bigwig_chroms(path: str | Path) -> dict[str, int]:

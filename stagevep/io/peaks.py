@@ -6,9 +6,9 @@ import gzip
 from pathlib import Path
 
 import pandas as pd
-import pyBigWig
 
 from stagevep.errors import InputError
+from stagevep.io.bigwig import open_bbi
 
 PEAK_SUFFIXES = (".bed", ".narrowpeak", ".gappedpeak", ".broadpeak")
 BIGBED_SUFFIXES = (".bb", ".bigbed")
@@ -73,28 +73,17 @@ def _read_text_peaks(path: Path) -> list[tuple[str, int, int]]:
 
 
 def _read_bigbed(path: Path) -> list[tuple[str, int, int]]:
-    try:
-        bb = pyBigWig.open(str(path))
-    except RuntimeError as err:
-        raise InputError(f"cannot open {path} as a bigBed: {err}") from err
-    if bb is None or not bb.isBigBed():
-        raise InputError(f"{path} has a bigBed extension but is not a bigBed file")
-    try:
-        rows: list[tuple[str, int, int]] = []
+    rows: list[tuple[str, int, int]] = []
+    with open_bbi(path, "bigBed") as bb:
         for chrom, length in bb.chroms().items():
             for start, end, _rest in bb.entries(chrom, 0, length) or []:
                 rows.append((chrom, int(start), int(end)))
-    finally:
-        bb.close()
     return rows
 
 
 def peak_contigs(path: str | Path) -> dict[str, int] | list[str]:
     """Contigs of a peak file: name -> length for bigBed (from its header), else names used."""
     if peak_format(path) == "bigbed":
-        bb = pyBigWig.open(str(path))
-        try:
+        with open_bbi(path, "bigBed") as bb:
             return dict(bb.chroms())
-        finally:
-            bb.close()
     return list(dict.fromkeys(read_peaks(path)["chrom"]))
