@@ -14,7 +14,7 @@ def schemaParams(schema_path) {
     return defs
 }
 
-// '--max-steps' and 'maxSteps' both mean max_steps
+// 'max-steps' and 'maxSteps' -> 'max_steps'
 def snakeName(String name) {
     return name.replace('-', '_').replaceAll(/([a-z0-9])([A-Z])/, '$1_$2').toLowerCase()
 }
@@ -28,7 +28,15 @@ def validateParameters(params, schema_path) {
             if (key == name) errors << "unknown parameter --${key} (see --help for the list)"
             return
         }
-        if (key != name) return
+        if (key != name) {
+            // Nextflow keeps '--max-steps' as params['max-steps'] and params.maxSteps, never max_steps:
+            // the value would be ignored. The camelCase twin of a hyphenated option is reported once.
+            def hyphenated = key.replaceAll(/([A-Z])/) { all, c -> '-' + c.toLowerCase() }
+            if (key.contains('-') || !params.containsKey(hyphenated)) {
+                errors << "--${key} is not read by the pipeline: write --${name}"
+            }
+            return
+        }
         def spec = defs[name]
         if (value == null || value == '') return
         switch (spec.type) {
@@ -36,7 +44,10 @@ def validateParameters(params, schema_path) {
                 if (!(value instanceof Integer || value instanceof Long)) errors << "--${name} must be an integer, got '${value}'"
                 break
             case 'number':
-                if (!(value instanceof Number)) errors << "--${name} must be a number, got '${value}'"
+                // the command line leaves '1e-4' as a string
+                if (!(value instanceof Number || (value instanceof String && value.isBigDecimal()))) {
+                    errors << "--${name} must be a number, got '${value}'"
+                }
                 break
             case 'boolean':
                 if (!(value instanceof Boolean)) errors << "--${name} must be true or false, got '${value}'"
@@ -47,7 +58,7 @@ def validateParameters(params, schema_path) {
         if (spec.enum && !(value.toString() in spec.enum*.toString())) {
             errors << "--${name} must be one of ${spec.enum.join(', ')}, got '${value}'"
         }
-        if (spec.minimum != null && value instanceof Number && value < spec.minimum) {
+        if (spec.minimum != null && value.toString().isBigDecimal() && value.toString().toBigDecimal() < spec.minimum) {
             errors << "--${name} must be >= ${spec.minimum}, got ${value}"
         }
     }
@@ -103,7 +114,7 @@ def readSamplesheet(String path) {
                 error("Samplesheet ${path} row ${rowno}, column '${col}': '${rec[col]}' must be non-empty and use only letters, digits, '_', '.', '-'")
             }
         }
-        def key = "${rec.stage}/${rec.replicate}"
+        def key = "${rec.stage}/${rec.replicate}".toString()  // a GString key never equals a String key
         if (seen.containsKey(key)) {
             error("Samplesheet ${path} row ${rowno}: duplicate (stage, replicate) = (${rec.stage}, ${rec.replicate}), first seen on row ${seen[key]}")
         }

@@ -1,0 +1,603 @@
+"""End-to-end tests that run the real Nextflow pipeline (``-profile test``).
+
+One full run is shared by all content tests (module-scoped fixture), then the
+same launch directory is re-run with ``-resume``; a ``-stub`` run and a few
+bad-input runs each get their own directory. Expected values are computed
+independently from the bundled inputs (assets/test_data), never hard-coded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from conftest import raw_values
+from stagevep.io.peaks import read_peaks
+
+pytestmark = pytest.mark.pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+MAIN_NF = REPO / "main.nf"
+TEST_DATA = REPO / "assets" / "test_data"
+
+# -profile test geometry (conf/test.config): 64 bins of 128 bp in a 16,384 bp context
+N_BINS = 64
+BIN_SIZE = 128
+CONTEXT = 16_384
+TARGET_LENGTH = N_BINS * BIN_SIZE
+CLIP_PERCENTILE = 99.9
+VAL_CHROMS = {"chr8"}
+TEST_CHROMS = {"chr2", "chr10"}
+EXCLUDE_CHROMS = {"chrY"}
+
+FULL_RUN_TIMEOUT = 1800
+SHORT_RUN_TIMEOUT = 600
+HEX_DIR = re.compile(r"^[0-9a-f]{2}$")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def nextflow_bin() -> str:
+    exe = shutil.which("nextflow")
+    if exe is None:
+        pytest.fail(
+            "nextflow is not on PATH: run `make setup` (it installs the launcher into .venv/bin) and run the "
+            "tests with PATH=$PWD/.venv/bin:$PATH",
+            pytrace=False,
+        )
+    return exe
+
+
+def nextflow_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("NXF_OPTS", "-XX:+TieredCompilation -XX:TieredStopAtLevel=1")
+    return env
+
+
+def run_nextflow(launch_dir: Path, *args: str, timeout: int = SHORT_RUN_TIMEOUT) -> subprocess.CompletedProcess:
+    """``nextflow run <repo>/main.nf -profile test --outdir <launch_dir>/results <args>`` in ``launch_dir``.
+
+    stdout and stderr are combined in ``.stdout``.
+    """
+    launch_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        nextflow_bin(), "run", str(MAIN_NF), "-profile", "test", "-ansi-log", "false",
+        "--outdir", str(launch_dir / "results"), *args,
+    ]
+    return subprocess.run(
+        cmd, cwd=launch_dir, env=nextflow_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=timeout, check=False,
+    )
+
+
+def describe(proc: subprocess.CompletedProcess, launch_dir: Path) -> str:
+    """Command, exit status, output and the tail of .nextflow.log, for assertion messages."""
+    log = launch_dir / ".nextflow.log"
+    tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no .nextflow.log)"
+    return (
+        f"command: {' '.join(proc.args)}\nexit status: {proc.returncode}\n"
+        f"--- stdout+stderr ---\n{proc.stdout}\n--- tail of {log} ---\n{tail}"
+    )
+
+
+def trace_files(outdir: Path) -> list[Path]:
+    """execution_trace_*.txt, oldest first (the names carry a sortable timestamp)."""
+    return sorted((outdir / "pipeline_info").glob("execution_trace*.txt"))
+
+
+def read_trace(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
+def task_dirs(launch_dir: Path) -> list[Path]:
+    """Task work directories (work/<2 hex>/...) created under ``launch_dir``."""
+    work = launch_dir / "work"
+    if not work.is_dir():
+        return []
+    return [d for d in work.iterdir() if d.is_dir() and HEX_DIR.match(d.name)]
+
+
+def short_name(process: str) -> str:
+    return process.split(":")[-1]
+
+
+def samplesheet_rows() -> list[dict[str, str]]:
+    with open(TEST_DATA / "samplesheet.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def stage_order() -> list[str]:
+    return list(dict.fromkeys(r["stage"] for r in samplesheet_rows()))
+
+
+def replicate_bigwigs(stage: str) -> list[Path]:
+    return [TEST_DATA / r["bigwig"] for r in samplesheet_rows() if r["stage"] == stage]
+
+
+def peak_files() -> list[Path]:
+    return [TEST_DATA / r["peaks"] for r in samplesheet_rows()]
+
+
+def fai_lengths() -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    with open(TEST_DATA / "genome.fa.fai") as fh:
+        for line in fh:
+            name, length, *_ = line.split("\t")
+            lengths[name] = int(length)
+    return lengths
+
+
+def read_bed3(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=None, usecols=[0, 1, 2], names=["chrom", "start", "end"],
+                       dtype={"chrom": str, "start": "int64", "end": "int64"})
+
+
+def read_windows(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=None, dtype=str)
+
+
+def read_scores_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA"], dtype={"id": str, "group": str})
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk; fails unless the file starts with the PNG signature."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} does not start with the PNG signature"
+    assert head[12:16] == b"IHDR", f"{path}: first chunk is {head[12:16]!r}, not IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def expected_union_peaks() -> pd.DataFrame:
+    """``sort -k1,1 -k2,2n | bedtools merge -i -`` of every peak file's first three columns."""
+    allpeaks = pd.concat([read_peaks(p) for p in peak_files()], ignore_index=True)
+    text = allpeaks[["chrom", "start", "end"]].to_csv(sep="\t", header=False, index=False)
+    env = dict(os.environ, LC_ALL="C")
+    bedtools = shutil.which("bedtools")
+    assert bedtools, "bedtools is not on PATH: run `make setup`"
+    srt = subprocess.run(["sort", "-k1,1", "-k2,2n"], input=text, capture_output=True, text=True, env=env,
+                         check=True)
+    merged = subprocess.run([bedtools, "merge", "-i", "-"], input=srt.stdout, capture_output=True, text=True,
+                            check=True)
+    rows = [line.split("\t")[:3] for line in merged.stdout.splitlines() if line.strip()]
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"]).astype({"start": "int64", "end": "int64"})
+
+
+def expected_windows(union: pd.DataFrame) -> pd.DataFrame:
+    """Windows centred on ``union`` peaks that fit inside their chromosome, in FASTA order then start."""
+    lengths = fai_lengths()
+    order = {c: i for i, c in enumerate(lengths)}
+    rows = []
+    for chrom, start, end in union.itertuples(index=False):
+        if chrom not in lengths or chrom in EXCLUDE_CHROMS:
+            continue
+        w_start = (start + end) // 2 - TARGET_LENGTH // 2
+        w_end = w_start + TARGET_LENGTH
+        if w_start >= 0 and w_end <= lengths[chrom]:
+            split = "val" if chrom in VAL_CHROMS else "test" if chrom in TEST_CHROMS else "train"
+            rows.append((chrom, w_start, w_end, split))
+    rows.sort(key=lambda r: (order[r[0]], r[1]))
+    return pd.DataFrame(rows, columns=["chrom", "start", "end", "split"])
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    return float(stats.pearsonr(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))[0])
+
+
+# ---------------------------------------------------------------------------
+# the one full run
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory) -> Path:
+    """Launch directory of one complete ``-profile test`` run (results in ``<dir>/results``)."""
+    launch = tmp_path_factory.mktemp("nf_full")
+    proc = run_nextflow(launch, timeout=FULL_RUN_TIMEOUT)
+    assert proc.returncode == 0, "the -profile test run failed\n" + describe(proc, launch)
+    return launch
+
+
+@pytest.fixture(scope="module")
+def outdir(full_run: Path) -> Path:
+    return full_run / "results"
+
+
+def test_full_run_completed_every_process(outdir):
+    traces = trace_files(outdir)
+    assert traces, f"no execution trace in {outdir / 'pipeline_info'}"
+    trace = read_trace(traces[0])
+    assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
+    ran = {short_name(p) for p in trace["process"]}
+    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
+                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
+    assert ran == expected
+    n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
+    assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
+
+
+def test_averaged_bigwigs_are_replicate_means(outdir):
+    stages = stage_order()
+    averaged_dir = outdir / "prepare" / "averaged"
+    assert sorted(p.name for p in averaged_dir.glob("*.mean.bw")) == sorted(f"{s}.mean.bw" for s in stages)
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    chr1_peaks = union[union["chrom"] == "chr1"]
+    chr1_len = fai_lengths()["chr1"]
+    rng = np.random.default_rng(0)
+    # a few regions around chr1 peaks (signal) and a few random ones (mostly background)
+    regions = [("chr1", max(0, int(s) - 500), min(chr1_len, int(e) + 500)) for s, e in
+               chr1_peaks[["start", "end"]].head(3).itertuples(index=False)]
+    for start in rng.integers(0, chr1_len - 5000, size=3):
+        regions.append(("chr1", int(start), int(start) + 5000))
+    regions.append(("chr1", chr1_len - 3000, chr1_len))
+    for stage in stages:
+        reps = replicate_bigwigs(stage)
+        path = averaged_dir / f"{stage}.mean.bw"
+        bw = pyBigWig.open(str(path))
+        assert bw is not None and bw.isBigWig(), f"{path} is not a bigWig"
+        rep_chroms: dict[str, int] = {}
+        for rep in reps:
+            r = pyBigWig.open(str(rep))
+            rep_chroms.update(r.chroms())
+            r.close()
+        assert dict(bw.chroms()) == rep_chroms, f"{path}: chromosomes differ from the replicates'"
+        bw.close()
+        signal = 0.0
+        for chrom, start, end in regions:
+            got = raw_values(path, chrom, start, end)
+            want = np.mean([raw_values(rep, chrom, start, end) for rep in reps], axis=0)
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6,
+                                       err_msg=f"{stage} mean differs on {chrom}:{start}-{end}")
+            signal += float(want.sum())
+        assert signal > 0, f"the sampled regions of {stage} carry no signal: the check is vacuous"
+
+
+def test_union_peaks_equal_bedtools_merge(outdir):
+    got = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    want = expected_union_peaks()
+    assert len(want) > 0
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+
+
+def test_windows_geometry_and_split(outdir):
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    assert windows.shape[1] == 5, f"windows.bed has {windows.shape[1]} columns, expected 5"
+    windows.columns = ["chrom", "start", "end", "name", "split"]
+    start = windows["start"].astype(np.int64)
+    end = windows["end"].astype(np.int64)
+    assert ((end - start) == TARGET_LENGTH).all(), "every window must be n_bins * bin_size = 8192 bp"
+    assert not windows["chrom"].isin(EXCLUDE_CHROMS).any(), "excluded chromosome chrY has windows"
+    for chrom, split in zip(windows["chrom"], windows["split"], strict=True):
+        want = "val" if chrom in VAL_CHROMS else "test" if chrom in TEST_CHROMS else "train"
+        assert split == want, f"window on {chrom} has split {split!r}, expected {want!r}"
+    lengths = fai_lengths()
+    assert (start >= 0).all() and all(e <= lengths[c] for c, e in zip(windows["chrom"], end, strict=True))
+
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    want = expected_windows(union)
+    got_counts = windows["split"].value_counts().to_dict()
+    want_counts = want["split"].value_counts().to_dict()
+    assert got_counts == want_counts
+    assert set(want_counts) == {"train", "val", "test"}, "the test data should populate all three splits"
+    got = pd.DataFrame({"chrom": windows["chrom"], "start": start, "end": end, "split": windows["split"]})
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+
+
+def test_targets_h5(outdir):
+    stages = stage_order()
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        targets = h5["targets"][...]
+        raw = h5["raw_sums"][...]
+        tracks = [t.decode() if isinstance(t, bytes) else str(t) for t in h5.attrs["tracks"]]
+        chrom = h5["chrom"].asstr()[...]
+        start = h5["start"][...]
+        end = h5["end"][...]
+        split = h5["split"].asstr()[...]
+    assert targets.shape == (len(windows), N_BINS, len(stages))
+    assert targets.dtype == np.float32
+    assert np.isfinite(targets).all() and (targets >= 0).all()
+    assert tracks == stages
+    assert list(chrom) == list(windows[0])
+    assert start.tolist() == windows[1].astype(int).tolist()
+    assert end.tolist() == windows[2].astype(int).tolist()
+    assert list(split) == list(windows[4])
+
+    averaged = {s: outdir / "prepare" / "averaged" / f"{s}.mean.bw" for s in stages}
+    checked_signal = 0.0
+    for i in sorted({0, len(windows) // 2, len(windows) - 1}):
+        sums = np.stack([
+            raw_values(averaged[s], chrom[i], int(start[i]), int(end[i])).reshape(N_BINS, BIN_SIZE).sum(axis=1)
+            for s in stages
+        ], axis=1)
+        logs = np.log1p(sums)
+        cap = np.percentile(logs, CLIP_PERCENTILE, axis=0, keepdims=True)
+        want = np.minimum(logs, cap)
+        np.testing.assert_allclose(raw[i], sums, rtol=1e-5, atol=1e-4, err_msg=f"raw_sums of window {i}")
+        np.testing.assert_allclose(targets[i], want, rtol=1e-5, atol=1e-5, err_msg=f"targets of window {i}")
+        checked_signal += float(sums.sum())
+    assert checked_signal > 0, "the checked windows carry no signal: the check is vacuous"
+
+
+def test_checkpoint(outdir):
+    import torch
+
+    ckpt = torch.load(outdir / "train" / "best.pt", map_location="cpu", weights_only=False)
+    for key in ("state_dict", "model_config", "tracks", "geometry", "target_transform", "train_config",
+                "stagevep_version"):
+        assert key in ckpt, f"best.pt lacks {key!r}"
+    assert dict(ckpt["geometry"]) == {"n_bins": N_BINS, "bin_size": BIN_SIZE, "context_length": CONTEXT}
+    assert list(ckpt["tracks"]) == stage_order()
+    assert len(ckpt["state_dict"]) > 0
+    assert (outdir / "train" / "last.pt").is_file()
+    assert (outdir / "train" / "config.json").is_file()
+
+    metrics = pd.read_csv(outdir / "train" / "metrics.csv")
+    assert "val_loss" in metrics.columns
+    val = metrics[metrics["val_loss"].notna()]
+    assert len(val) > 0, "train/metrics.csv has no validation rows"
+    assert np.isfinite(val["val_loss"].to_numpy(dtype=float)).all()
+
+
+def test_evaluation_metrics(outdir):
+    stages = stage_order()
+    metrics = pd.read_csv(outdir / "evaluate" / "metrics.tsv", sep="\t", keep_default_na=False,
+                          na_values=["NA", "nan", "NaN"])
+    for name in ("mean_window_pearson", "pearson_all_bins"):
+        rows = metrics[metrics["metric"] == name]
+        assert sorted(rows["track"]) == sorted(stages + ["all"]), f"{name}: tracks {list(rows['track'])}"
+        values = rows["value"].to_numpy(dtype=float)
+        assert np.isfinite(values).all() and (np.abs(values) <= 1).all(), f"{name}: {values}"
+    summary = json.loads((outdir / "evaluate" / "metrics.json").read_text())
+    for m, t, v in metrics[["metric", "track", "value"]].itertuples(index=False):
+        assert math.isclose(summary["metrics"][f"{m}/{t}"], v, rel_tol=1e-5, abs_tol=1e-6), f"{m}/{t}"
+
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        split = h5["split"].asstr()[...]
+        test_idx = np.flatnonzero(split == "test")
+        obs = h5["targets"][...][test_idx]
+        obs_keys = list(zip(h5["chrom"].asstr()[...][test_idx], h5["start"][...][test_idx], strict=True))
+    with h5py.File(outdir / "evaluate" / "predictions.h5", "r") as h5:
+        pred = h5["predictions"][...]
+        pred_keys = list(zip(h5["chrom"].asstr()[...], h5["start"][...], strict=True))
+    assert len(test_idx) > 0
+    assert pred.shape == obs.shape
+    assert pred_keys == obs_keys, "predictions.h5 windows are not the test-split windows of targets.h5"
+    assert np.isfinite(pred).all()
+
+    value = {(m, t): v for m, t, v in metrics[["metric", "track", "value"]].itertuples(index=False)}
+    all_bins = []
+    for t, stage in enumerate(stages):
+        r = pearson(pred[:, :, t].ravel(), obs[:, :, t].ravel())
+        all_bins.append(r)
+        assert value[("pearson_all_bins", stage)] == pytest.approx(r, abs=1e-4), f"pearson_all_bins {stage}"
+        per_window = [pearson(pred[i, :, t], obs[i, :, t]) for i in range(len(pred))
+                      if np.ptp(pred[i, :, t]) > 0 and np.ptp(obs[i, :, t]) > 0]
+        assert value[("mean_window_pearson", stage)] == pytest.approx(np.mean(per_window), abs=1e-4), \
+            f"mean_window_pearson {stage}"
+    assert value[("pearson_all_bins", "all")] == pytest.approx(np.mean(all_bins), abs=1e-4)
+
+
+def test_variant_scores(outdir):
+    stages = stage_order()
+    variants = pd.read_csv(TEST_DATA / "variants.tsv", sep="\t", dtype=str, keep_default_na=False)
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
+    assert sorted(scores["id"]) == sorted(variants["id"]), "every input variant must appear exactly once"
+    assert not scores["id"].duplicated().any()
+    bad = scores[scores["status"] != "ok"]
+    assert bad.empty, f"variants not scored on the clean bundled table:\n{bad[['id', 'status']]}"
+    by_id = scores.set_index("id")
+    for col in ("chrom", "group"):
+        assert (by_id.loc[variants["id"], col].to_numpy() == variants[col].to_numpy()).all(), col
+    assert (by_id.loc[variants["id"], "pos"].astype(int).to_numpy() == variants["pos"].astype(int).to_numpy()).all()
+    abs_cols = [f"{s}_abs_log2fc" for s in stages]
+    for s in stages:
+        for suffix in ("delta_sum", "abs_log2fc"):
+            assert f"{s}_{suffix}" in scores.columns, f"scores.tsv lacks {s}_{suffix}"
+    assert "score" in scores.columns
+    numeric = scores[abs_cols + ["score"] + [f"{s}_delta_sum" for s in stages]].to_numpy(dtype=float)
+    assert np.isfinite(numeric).all()
+    assert (scores[abs_cols].to_numpy(dtype=float) >= 0).all()
+    np.testing.assert_allclose(scores["score"].to_numpy(dtype=float),
+                               scores[abs_cols].to_numpy(dtype=float).max(axis=1), rtol=1e-6, atol=0)
+    assert scores["score"].nunique() > 1, "all variants got the same score"
+
+    parquet = pd.read_parquet(outdir / "variants" / "scores.parquet")
+    assert list(parquet.columns) == list(scores.columns)
+    assert list(parquet["id"].astype(str)) == list(scores["id"])
+    assert list(parquet["status"]) == list(scores["status"])
+    num_cols = [c for c in scores.columns if c.endswith(("_delta_sum", "_abs_log2fc")) or c == "score"]
+    np.testing.assert_allclose(parquet[num_cols].to_numpy(dtype=float), scores[num_cols].to_numpy(dtype=float),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_group_stats_and_plots(outdir):
+    stages = stage_order()
+    variants = pd.read_csv(TEST_DATA / "variants.tsv", sep="\t", dtype=str, keep_default_na=False)
+    n_pos = int((variants["group"] == "functional").sum())
+    n_neg = int((variants["group"] == "nonfunctional").sum())
+    assert n_pos >= 2 and n_neg >= 2
+
+    gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
+    expected_metrics = ["score"] + [f"{s}_abs_log2fc" for s in stages]
+    assert sorted(gs["metric"]) == sorted(expected_metrics)
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
+    is_pos = (scores["group"] == "functional").to_numpy()
+    is_neg = (scores["group"] == "nonfunctional").to_numpy()
+    for row in gs.itertuples(index=False):
+        assert int(row.n_pos) == n_pos and int(row.n_neg) == n_neg, row.metric
+        values = scores[row.metric].to_numpy(dtype=float)
+        pos, neg = values[is_pos], values[is_neg]
+        mw = stats.mannwhitneyu(pos, neg, alternative="two-sided")
+        auc = roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
+        assert row.mannwhitney_p == pytest.approx(mw.pvalue, rel=1e-4, abs=1e-8), row.metric
+        assert row.auc == pytest.approx(auc, rel=1e-4, abs=1e-6), row.metric
+
+    pngs = sorted((outdir / "variants" / "plots").glob("*.png"))
+    assert pngs, "no PNG in variants/plots/"
+    for png in pngs:
+        assert png.stat().st_size > 2000, f"{png} is suspiciously small"
+        width, height = png_size(png)
+        assert width > 100 and height > 100, f"{png} is {width}x{height}"
+
+
+def test_pipeline_info(outdir):
+    info = outdir / "pipeline_info"
+    for pattern in ("execution_report*.html", "execution_timeline*.html", "execution_trace*.txt",
+                    "pipeline_dag*.html"):
+        found = list(info.glob(pattern))
+        assert found, f"no {pattern} in {info}"
+        assert all(p.stat().st_size > 0 for p in found), pattern
+    params_files = sorted(info.glob("params_*.json"))
+    assert params_files, f"no params_*.json in {info}"
+    params = json.loads(params_files[0].read_text())
+    assert params["model_size"] == "tiny"
+    assert params["n_bins"] == N_BINS
+
+    versions = (info / "software_versions.yml").read_text()
+    keys = {line.rstrip().rstrip(":").strip('"') for line in versions.splitlines()
+            if line.strip() and not line.startswith((" ", "\t", "#"))}
+    ran = set(read_trace(trace_files(outdir)[0])["process"])
+    assert ran <= keys, f"processes missing from software_versions.yml: {sorted(ran - keys)}"
+    short = {short_name(k) for k in keys}
+    assert {"TRAIN_MODEL", "SCORE_VARIANTS"} <= short
+    assert "torch:" in versions
+
+
+# must stay after the content tests: it re-publishes into the same outdir
+def test_resume_caches_every_task(full_run, outdir):
+    n_first = len(read_trace(trace_files(outdir)[0]))
+    proc = run_nextflow(full_run, "-resume")
+    assert proc.returncode == 0, "the -resume run failed\n" + describe(proc, full_run)
+    traces = trace_files(outdir)
+    assert len(traces) >= 2, f"the -resume run wrote no new trace: {traces}"
+    trace = read_trace(traces[-1])
+    assert len(trace) == n_first, f"-resume trace lists {len(trace)} tasks, the first run {n_first}"
+    rerun = trace[trace["status"] != "CACHED"]
+    assert rerun.empty, "tasks re-executed on -resume:\n" + rerun[["name", "status"]].to_string()
+
+
+# ---------------------------------------------------------------------------
+# -stub
+# ---------------------------------------------------------------------------
+
+
+def test_stub_run_publishes_every_output(tmp_path):
+    proc = run_nextflow(tmp_path, "-stub")
+    assert proc.returncode == 0, "the -stub run failed\n" + describe(proc, tmp_path)
+    out = tmp_path / "results"
+    expected = [f"prepare/averaged/{s}.mean.bw" for s in stage_order()] + [
+        "prepare/peaks/union_peaks.bed", "prepare/windows/windows.bed", "prepare/targets/targets.h5",
+        "train/best.pt", "train/last.pt", "train/metrics.csv", "train/config.json",
+        "evaluate/metrics.tsv", "evaluate/metrics.json", "evaluate/predictions.h5",
+        "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
+        "pipeline_info/software_versions.yml",
+    ]
+    missing = [p for p in expected if not (out / p).is_file()]
+    assert not missing, f"-stub run did not publish {missing}\n" + describe(proc, tmp_path)
+    assert list((out / "variants" / "plots").iterdir()), "-stub run published no variants/plots/"
+    assert not list(out.rglob("versions.yml")), "versions.yml must not be published"
+    trace = read_trace(trace_files(out)[-1])
+    assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
+
+
+# ---------------------------------------------------------------------------
+# bad inputs: each fails with a message naming the problem, before any heavy work
+# ---------------------------------------------------------------------------
+
+HEADER = ["stage", "replicate", "bigwig", "peaks"]
+
+
+def absolute_rows() -> list[dict[str, str]]:
+    return [{**r, "bigwig": str(TEST_DATA / r["bigwig"]), "peaks": str(TEST_DATA / r["peaks"])}
+            for r in samplesheet_rows()]
+
+
+def write_sheet(path: Path, rows: list[dict[str, str]], columns: list[str] = HEADER) -> Path:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def sheet_missing_bigwig(tmp: Path) -> list[str]:
+    rows = absolute_rows()
+    rows[1]["bigwig"] = str(tmp / "does_not_exist.bw")  # data row 2 = line 3 of the file
+    return ["--input", str(write_sheet(tmp / "sheet.csv", rows))]
+
+
+def sheet_missing_column(tmp: Path) -> list[str]:
+    return ["--input", str(write_sheet(tmp / "sheet.csv", absolute_rows(), ["stage", "replicate", "bigwig"]))]
+
+
+def sheet_duplicate(tmp: Path) -> list[str]:
+    rows = absolute_rows()
+    rows.append(dict(rows[0]))
+    return ["--input", str(write_sheet(tmp / "sheet.csv", rows))]
+
+
+GROOVY_CASES = {
+    "missing_bigwig": (sheet_missing_bigwig, ["file not found", "row 3", "does_not_exist.bw"]),
+    "missing_column": (sheet_missing_column, ["missing column", "peaks"]),
+    "duplicate_row": (sheet_duplicate, ["duplicate", "CS13", "rep1"]),
+    "unknown_param": (lambda tmp: ["--foo_bar", "1"], ["unknown parameter", "foo_bar"]),
+    "wrong_type": (lambda tmp: ["--max_steps", "abc"], ["must be an integer", "max_steps"]),
+    "hyphenated_param": (lambda tmp: ["--max-steps", "10"], ["--max-steps is not read by the pipeline", "--max_steps"]),
+}
+
+
+@pytest.mark.parametrize("case", list(GROOVY_CASES))
+def test_bad_input_fails_before_any_task(tmp_path, case):
+    make_args, needles = GROOVY_CASES[case]
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    # -stub: validation happens before any task either way, and a regression that lets the bad input
+    # through then costs seconds (stub tasks) instead of a full training run
+    proc = run_nextflow(launch, "-stub", *make_args(tmp_path))
+    detail = describe(proc, launch)
+    assert proc.returncode != 0, f"{case}: the pipeline accepted a bad input\n{detail}"
+    for needle in needles:
+        assert needle.lower() in proc.stdout.lower(), f"{case}: {needle!r} not in the error\n{detail}"
+    assert not task_dirs(launch), f"{case}: tasks ran before validation failed: {task_dirs(launch)}\n{detail}"
+    assert "Submitted process" not in proc.stdout, detail
+    for trace in trace_files(launch / "results"):
+        assert read_trace(trace).empty, f"{case}: {trace} lists tasks\n{detail}"
+
+
+def test_fasta_sharing_no_contig_fails_in_preflight(tmp_path):
+    fasta = tmp_path / "other.fa"
+    rng = np.random.default_rng(0)
+    with open(fasta, "w") as fh:
+        for name in ("1", "2"):
+            seq = "".join(rng.choice(list("ACGT"), size=600))
+            fh.write(f">{name}\n" + "\n".join(seq[i:i + 60] for i in range(0, len(seq), 60)) + "\n")
+    launch = tmp_path / "launch"
+    proc = run_nextflow(launch, "--fasta", str(fasta))
+    detail = describe(proc, launch)
+    assert proc.returncode != 0, f"the pipeline accepted a FASTA without the bigWigs' contigs\n{detail}"
+    assert "shares no contig name" in proc.stdout, detail
+    traces = trace_files(launch / "results")
+    assert traces, f"no execution trace\n{detail}"
+    trace = read_trace(traces[-1])
+    processes = {short_name(p) for p in trace["process"]}
+    assert processes == {"PREFLIGHT"}, f"tasks other than PREFLIGHT ran: {processes}\n{detail}"
+    assert (trace["status"] == "FAILED").all(), trace[["name", "status"]].to_string()
