@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,11 @@ class WindowDataset(Dataset):
         row = self.windows.iloc[i]
         start = context_start(int(row["start"]), int(row["end"]), self.geometry.context_length)
         return fetch_padded(self._fa, str(row["chrom"]), start, start + self.geometry.context_length)
+
+    def onehot_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """One-hot inputs in dataset order, ``(batch_size, context_length, 4)`` per batch (last may be smaller)."""
+        for i in range(0, len(self), batch_size):
+            yield torch.stack([self[j][0] for j in range(i, min(i + batch_size, len(self)))])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.from_numpy(one_hot(self.sequence(i)))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from stagevep import __version__
+from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.bigwig import open_bigwig, read_values
@@ -126,8 +127,6 @@ def make_targets_from_files(
     fasta: str | Path | None = None,
 ) -> None:
     """File-level :func:`make_targets`; the bin count follows from the window length and ``bin_size``."""
-    from stagevep.data.windows import read_windows
-
     windows = read_windows(windows_bed)
     width = int((windows["end"] - windows["start"]).iloc[0]) if len(windows) else 0
     if width % bin_size:

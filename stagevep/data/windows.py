@@ -9,6 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from stagevep.errors import InputError
+from stagevep.geometry import Geometry
+from stagevep.io.genome import fasta_lengths
+from stagevep.io.peaks import read_peaks
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +107,6 @@ def write_windows_from_peaks(
 
     Chromosome lists are comma-separated strings, as on the command line.
     """
-    from stagevep.geometry import Geometry
-    from stagevep.io.genome import fasta_lengths
-    from stagevep.io.peaks import read_peaks
-
     geometry = Geometry(n_bins=n_bins, bin_size=bin_size, context_length=context_length)
     windows = make_windows(
         read_peaks(peaks), fasta_lengths(fasta), geometry.target_length,

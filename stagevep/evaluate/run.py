@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
@@ -51,9 +50,8 @@ def evaluate(
     windows = data.windows.iloc[idx].reset_index(drop=True)
     obs = data.targets[idx]
     ds = WindowDataset(fasta, windows, None, geometry)
-    batches = (torch.stack([ds[j][0] for j in range(i, min(i + batch_size, len(ds)))])
-               for i in range(0, len(ds), batch_size))
-    pred = predict_batches(model, batches, dev, precision, total=-(-len(ds) // batch_size), desc="evaluate")
+    pred = predict_batches(model, ds.onehot_batches(batch_size), dev, precision,
+                           total=-(-len(ds) // batch_size), desc="evaluate")
 
     per_window = per_window_pearson(pred, obs)
     all_bins = pearson_all_bins(pred, obs)

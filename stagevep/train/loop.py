@@ -177,9 +177,7 @@ def train(cfg: TrainConfig) -> Path:
 
 
 def _validate(model: StageEnformer, ds: WindowDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    batches = (torch.stack([ds[j][0] for j in range(i, min(i + cfg.batch_size, len(ds)))])
-               for i in range(0, len(ds), cfg.batch_size))
-    pred = predict_batches(model, batches, device, cfg.precision, desc="validate")
+    pred = predict_batches(model, ds.onehot_batches(cfg.batch_size), device, cfg.precision, desc="validate")
     obs = ds.targets
     loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs)))
     return loss, seed_metric(pred, obs)

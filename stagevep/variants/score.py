@@ -11,6 +11,7 @@ import torch
 
 from stagevep.errors import InputError
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
+from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.predict import predict_batches, resolve_device
 
@@ -158,8 +159,6 @@ def score_variant_file(
     precision: str = "auto",
 ) -> pd.DataFrame:
     """File-level :func:`score_variants`: read the variant table, write ``scores.tsv`` and ``scores.parquet``."""
-    from stagevep.io.variants import read_variants
-
     scores = score_variants(checkpoint, fasta, read_variants(variants, groups), central_bins, batch_size,
                             pseudocount, device, precision)
     write_scores(scores, out)
