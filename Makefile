@@ -37,7 +37,7 @@ $(BIN)/nextflow: scripts/install_nextflow.sh | $(BIN)/.installed
 demo: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH nextflow run main.nf -profile test --outdir $(DEMO_OUT)
 	@echo ""
-	@echo "Demo finished. Results are in $(DEMO_OUT)/ (report: prepare/, train/, evaluate/, variants/, pipeline_info/)."
+	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/."
 
 test: setup lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
