@@ -1,5 +1,6 @@
 """Model construction, freezing policy, offline weight loading and checkpoints."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,3 +89,25 @@ def test_pretrained_directory_of_other_size_is_rejected(tmp_path, tiny):
     other = dict(model_config("tiny", GEOM), dim=48, heads=2)
     with pytest.raises(InputError, match="dim=96 but the chosen model size has dim=48"):
         build_model(other, 5, pretrained=tmp_path / "enformer")
+
+
+class _StrandModel(torch.nn.Module):
+    """Toy model: per-bin count of A (track 0) and of T (track 1) in 4-bp bins of a (B, L, 4) one-hot."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, length, _ = x.shape
+        return x[..., [0, 3]].reshape(b, length // 4, 4, 2).sum(2)
+
+
+def test_predict_rc_average_flips_back_and_averages():
+    """RC of a sequence swaps A and T counts and reverses bins; averaging must undo the reversal."""
+    from stagevep.model.predict import predict_batches
+
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (3, 32)), 4).float()
+    model = _StrandModel()
+    fwd = predict_batches(model, [x], torch.device("cpu"), "fp32")
+    both = predict_batches(model, [x], torch.device("cpu"), "fp32", rc_average=True)
+    # independent computation: RC prediction, per bin, counts T as "A" and A as "T" in the same bin
+    expected = 0.5 * (fwd + fwd[..., ::-1])
+    np.testing.assert_allclose(both, expected)
+    assert not np.allclose(both, fwd)

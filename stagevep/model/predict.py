@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from stagevep.data.dataset import reverse_complement_onehot
 from stagevep.progress import progress
 
 
@@ -33,8 +34,13 @@ def predict_batches(
     precision: str = "auto",
     total: int | None = None,
     desc: str = "predict",
+    rc_average: bool = False,
 ) -> np.ndarray:
     """Run ``model`` over one-hot batches ``(B, context_length, 4)``.
+
+    With ``rc_average`` each batch is also run reverse-complemented; those
+    predictions are flipped back along the bin axis and averaged with the
+    forward ones (test-time reverse-complement ensembling).
 
     Returns float32 ``(N, n_bins, n_tracks)`` on the CPU.
     """
@@ -42,7 +48,10 @@ def predict_batches(
     dtype = autocast_dtype(precision, device)
     out = []
     for x in progress(batches, total=total, desc=desc, unit="batch"):
+        x = x.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            y = model(x.to(device, non_blocking=True))
-        out.append(y.float().cpu().numpy())
+            y = model(x).float()
+            if rc_average:
+                y = 0.5 * (y + model(reverse_complement_onehot(x)).float().flip(-2))
+        out.append(y.cpu().numpy())
     return np.concatenate(out, axis=0)
