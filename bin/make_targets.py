@@ -17,14 +17,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bin-size", type=int, default=128)
     p.add_argument("--context-length", type=int, default=196_608)
     p.add_argument("--clip-percentile", type=float, default=99.9,
-                   help="cap each window and track at this percentile of its bins (100: no clipping)")
+                   help="clip log1p targets at this percentile (100: no clipping)")
+    p.add_argument("--clip-scope", choices=["window", "track"], default="window",
+                   help="window: one cap per window and track (the seed); track: one cap per track from the "
+                        "training windows only, applied to all splits")
     p.add_argument("--fasta", help="genome FASTA, recorded in the file's attributes")
     return p
 
 
 def main(args: argparse.Namespace) -> None:
     make_targets_from_files(args.windows, args.bigwig, args.output, args.bin_size, args.context_length,
-                            args.clip_percentile, args.fasta)
+                            args.clip_percentile, args.fasta, args.clip_scope)
 
 
 if __name__ == "__main__":

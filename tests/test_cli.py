@@ -16,7 +16,8 @@ def run(script, *args):
 @pytest.mark.parametrize(
     ("script", "args", "message"),
     [
-        ("average_bigwigs.py", ["--inputs", "missing.bw", "--output", "o.bw"], "bigWig file not found: missing.bw"),
+        ("average_bigwigs.py", ["--inputs", "missing.bw", "--fasta", "g.fa", "--output", "o.bw"],
+         "bigWig file not found: missing.bw"),
         ("union_peaks.py", ["--inputs", "missing.bed", "--output", "o.bed"], "peak file not found: missing.bed"),
         ("make_targets.py", ["--windows", "none.bed", "--bigwig", "A=a.bw", "--output", "t.h5"],
          "windows file not found: none.bed"),

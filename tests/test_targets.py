@@ -60,14 +60,15 @@ def test_transform_is_log1p_then_per_window_clip():
     rng = np.random.default_rng(0)
     sums = rng.exponential(5.0, size=(4, 64, 3))
     sums[0, 5, 0] = 1e6  # an outlier is capped at its window's percentile
-    out = transform_targets(sums, 99.0)
+    out, caps = transform_targets(sums, 99.0)
     logs = np.log1p(sums)
     for i in range(4):
         for t in range(3):
             cap = np.percentile(logs[i, :, t], 99.0)
             np.testing.assert_allclose(out[i, :, t], np.minimum(logs[i, :, t], cap), rtol=1e-6)
     assert out[0, 5, 0] < np.log1p(1e6)
-    np.testing.assert_allclose(transform_targets(sums, None), logs.astype(np.float32), rtol=1e-6)
+    assert caps is None
+    np.testing.assert_allclose(transform_targets(sums, None)[0], logs.astype(np.float32), rtol=1e-6)
 
 
 def test_negative_signal_is_rejected():
@@ -92,7 +93,7 @@ def test_targets_h5_contract(tmp_path, stage_bigwigs):
     assert data.tracks == ["CS13", "CS20"]
     assert data.windows[["chrom", "start", "end", "split"]].values.tolist() == w.values.tolist()
     raw = read_targets(out, dataset="raw_sums").targets
-    np.testing.assert_allclose(data.targets, transform_targets(raw, 99.9), rtol=1e-6)
+    np.testing.assert_allclose(data.targets, transform_targets(raw, 99.9)[0], rtol=1e-6)
     np.testing.assert_allclose(raw, extract_sums(w, stage_bigwigs, 128), rtol=1e-6)
 
 

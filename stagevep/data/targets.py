@@ -10,16 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyBigWig
 
 from stagevep import __version__
 from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
-from stagevep.io.bigwig import open_bigwig, read_values
+from stagevep.io.bigwig import open_bigwig, read_values, warn_if_nan
 from stagevep.io.hdf5 import write_targets
 from stagevep.progress import progress
 
 log = logging.getLogger(__name__)
+
+
+BLOCK_SPAN = 1 << 23  # 8.4 Mb of base-resolution signal per read: ~100 MB of buffers
+CLIP_SCOPES = ("window", "track")
 
 
 def bin_sums(values: np.ndarray, bin_size: int) -> np.ndarray:
@@ -27,41 +32,117 @@ def bin_sums(values: np.ndarray, bin_size: int) -> np.ndarray:
     return values.astype(np.float64).reshape(-1, bin_size).sum(axis=1)
 
 
-def transform_targets(sums: np.ndarray, clip_percentile: float | None) -> np.ndarray:
-    """The seed's transform: ``log1p`` then clip each (window, track) at a percentile of its bins.
+def transform_targets(
+    sums: np.ndarray,
+    clip_percentile: float | None,
+    clip_scope: str = "window",
+    train: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``log1p`` then clip at a percentile, per (window, track) or per track.
 
-    ``sums`` is ``(N, n_bins, n_tracks)`` and non-negative; the percentile is
-    taken over the bin axis, so every window and track gets its own cap.
-    ``None`` or 100 disables clipping. Returns float32 of the same shape.
+    ``sums`` is ``(N, n_bins, n_tracks)`` and non-negative. ``clip_scope``:
+
+    * ``window`` (the seed): each window and track is capped at the percentile
+      of its own ``n_bins`` log1p values;
+    * ``track``: one cap per track, the percentile of the log1p values of all
+      bins of the training windows (``train``, boolean ``(N,)``), applied to
+      every split, so validation/test targets never inform the transform.
+
+    ``None`` or 100 disables clipping. Returns float32 targets of the same
+    shape and, for track scope, the caps ``(n_tracks,)`` (else ``None``).
     """
     if np.any(sums < 0):
         raise InputError("negative bin sums: the signal bigWigs must be non-negative for log1p")
+    if clip_scope not in CLIP_SCOPES:
+        raise InputError(f"--clip-scope must be one of {', '.join(CLIP_SCOPES)}, got {clip_scope!r}")
     out = np.log1p(sums)
-    if clip_percentile is not None and clip_percentile < 100:
-        if not 0 < clip_percentile <= 100:
+    if clip_percentile is None or clip_percentile >= 100:
+        if clip_percentile is not None and clip_percentile > 100:
             raise InputError(f"--clip-percentile must be in (0, 100], got {clip_percentile}")
+        return out.astype(np.float32), None
+    if not 0 < clip_percentile:
+        raise InputError(f"--clip-percentile must be in (0, 100], got {clip_percentile}")
+    if clip_scope == "window":
         cap = np.percentile(out, clip_percentile, axis=1, keepdims=True)
-        out = np.minimum(out, cap)
-    return out.astype(np.float32)
+        return np.minimum(out, cap).astype(np.float32), None
+    if train is None or not np.any(train):
+        raise InputError("--clip-scope track computes its caps on the training windows, but there are none")
+    caps = np.array([np.percentile(out[train, :, t], clip_percentile) for t in range(out.shape[2])])
+    return np.minimum(out, caps[None, None, :]).astype(np.float32), caps
+
+
+def window_blocks(starts: np.ndarray, ends: np.ndarray, max_span: int = BLOCK_SPAN) -> list[np.ndarray]:
+    """Group windows of one chromosome into blocks read with one bigWig call each.
+
+    ``starts``/``ends`` are ``(n,)``. Windows are taken in start order and a
+    block grows while its span (first start to largest end) stays within
+    ``max_span`` bp (a single longer window is a block of its own). Returns
+    index arrays into ``starts``, covering every window once.
+    """
+    order = np.argsort(starts, kind="stable")
+    blocks: list[np.ndarray] = []
+    first = 0
+    block_end = -1
+    for k, i in enumerate(order):
+        if k > first and max(block_end, ends[i]) - starts[order[first]] > max_span:
+            blocks.append(order[first:k])
+            first, block_end = k, -1
+        block_end = max(block_end, int(ends[i]))
+    if len(order):
+        blocks.append(order[first:])
+    return blocks
+
+
+def block_bin_sums(
+    bw: "pyBigWig.pyBigWig", chrom: str, chrom_length: int, starts: np.ndarray, n_bins: int, bin_size: int
+) -> np.ndarray:
+    """Exact bin sums of nearby windows from one base-resolution read.
+
+    ``starts`` is ``(n,)`` window starts on ``chrom``; returns float64
+    ``(n, n_bins)``, each bin the sum of value x covered bases (NaN, no data
+    and bases beyond the chromosome = 0), from a cumulative sum over the block.
+    """
+    lo = int(starts.min())
+    hi = int(starts.max()) + n_bins * bin_size
+    vals = np.zeros(hi - lo, dtype=np.float64)
+    a, b = max(lo, 0), min(hi, chrom_length)
+    if b > a:
+        vals[a - lo : b - lo] = read_values(bw, chrom, a, b)
+    csum = np.concatenate([[0.0], np.cumsum(vals)])
+    edges = (starts - lo)[:, None] + bin_size * np.arange(n_bins + 1)[None, :]
+    return np.diff(csum[edges], axis=1)
 
 
 def extract_sums(windows: pd.DataFrame, bigwigs: Mapping[str, str | Path], bin_size: int) -> np.ndarray:
-    """Exact per-bin sums for every window and stage.
+    """Exact per-bin sums for every window and stage, read in bulk.
 
-    Returns float64 ``(N, n_bins, n_tracks)``, tracks in the order of ``bigwigs``;
-    missing data contributes 0.
+    Windows are grouped per chromosome into blocks of nearby windows
+    (:func:`window_blocks`); each block is one ``values()`` read per track
+    followed by a vectorised cumulative-sum binning (:func:`block_bin_sums`).
+    Returns float64 ``(N, n_bins, n_tracks)``, tracks in the order of
+    ``bigwigs``, windows in the order of ``windows``; missing data and NaN
+    contribute 0.
     """
     lengths = (windows["end"] - windows["start"]).unique()
     if len(lengths) != 1 or lengths[0] % bin_size:
         raise InputError(f"windows must all have one length that is a multiple of {bin_size}; got {lengths[:5]}")
     n_bins = int(lengths[0]) // bin_size
     out = np.zeros((len(windows), n_bins, len(bigwigs)), dtype=np.float64)
+    for path in bigwigs.values():
+        warn_if_nan(path)
+    all_starts = windows["start"].to_numpy(dtype=np.int64)
+    all_ends = windows["end"].to_numpy(dtype=np.int64)
+    chrom_rows = windows.groupby("chrom", sort=False).indices
     with ExitStack() as stack:
         handles = [stack.enter_context(open_bigwig(p)) for p in bigwigs.values()]
-        rows = windows[["chrom", "start", "end"]].itertuples(index=False)
-        for i, (chrom, start, end) in enumerate(progress(rows, total=len(windows), desc="targets", unit="win")):
-            for t, bw in enumerate(handles):
-                out[i, :, t] = bin_sums(read_values(bw, chrom, int(start), int(end)), bin_size)
+        with progress(total=len(windows), desc="targets", unit="win") as bar:
+            for chrom, rows in chrom_rows.items():
+                for block in window_blocks(all_starts[rows], all_ends[rows]):
+                    idx = rows[block]
+                    for t, bw in enumerate(handles):
+                        length = bw.chroms().get(chrom, 0)
+                        out[idx, :, t] = block_bin_sums(bw, chrom, length, all_starts[idx], n_bins, bin_size)
+                    bar.update(len(idx))
     return out
 
 
@@ -72,8 +153,13 @@ def make_targets(
     geometry: Geometry,
     clip_percentile: float | None = 99.9,
     fasta: str | Path | None = None,
+    clip_scope: str = "window",
 ) -> None:
-    """Extract, transform and write ``targets.h5`` (with ``raw_sums``) for ``windows``."""
+    """Extract, transform and write ``targets.h5`` (with ``raw_sums``) for ``windows``.
+
+    With ``clip_scope='track'`` the per-track caps (computed on the ``train``
+    split) are stored in the ``clip_caps`` attribute, in track order.
+    """
     if not bigwigs:
         raise InputError("make_targets needs at least one STAGE=bigWig")
     if windows.empty:
@@ -84,14 +170,21 @@ def make_targets(
             f"windows are {width} bp but n_bins x bin_size = {geometry.target_length} bp: "
             "use the same geometry for make_windows and make_targets"
         )
+    if clip_scope not in CLIP_SCOPES:
+        raise InputError(f"--clip-scope must be one of {', '.join(CLIP_SCOPES)}, got {clip_scope!r}")
     sums = extract_sums(windows, bigwigs, geometry.bin_size)
-    targets = transform_targets(sums, clip_percentile)
+    train = windows["split"].to_numpy() == "train" if "split" in windows else None
+    targets, caps = transform_targets(sums, clip_percentile, clip_scope, train)
     attrs = {
         "transform": "log1p",
         "clip_percentile": float(clip_percentile) if clip_percentile is not None else 100.0,
-        "clip_scope": "window",
+        "clip_scope": clip_scope,
         "stagevep_version": __version__,
     }
+    if caps is not None:
+        attrs["clip_caps"] = caps.astype(np.float64)
+        log.info("per-track clip caps (log1p space, from %d training windows): %s", int(train.sum()),
+                 ", ".join(f"{s}={c:.4g}" for s, c in zip(bigwigs, caps, strict=True)))
     if fasta is not None:
         attrs["fasta"] = _fasta_identity(fasta)
     write_targets(output, targets, windows, list(bigwigs), geometry, attrs, extra={"raw_sums": sums})
@@ -125,6 +218,7 @@ def make_targets_from_files(
     context_length: int = 196_608,
     clip_percentile: float | None = 99.9,
     fasta: str | Path | None = None,
+    clip_scope: str = "window",
 ) -> None:
     """File-level :func:`make_targets`; the bin count follows from the window length and ``bin_size``."""
     windows = read_windows(windows_bed)
@@ -132,4 +226,5 @@ def make_targets_from_files(
     if width % bin_size:
         raise InputError(f"windows in {windows_bed} are {width} bp, not a multiple of --bin-size {bin_size}")
     geometry = Geometry(n_bins=width // bin_size, bin_size=bin_size, context_length=context_length)
-    make_targets(windows, parse_stage_bigwigs(bigwig_specs), output, geometry, clip_percentile, fasta)
+    make_targets(windows, parse_stage_bigwigs(bigwig_specs), output, geometry, clip_percentile, fasta,
+                 clip_scope)

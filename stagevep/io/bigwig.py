@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import struct
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -10,6 +13,79 @@ import numpy as np
 import pyBigWig
 
 from stagevep.errors import InputError
+
+log = logging.getLogger(__name__)
+
+_MAGIC = {"bigWig": 0x888FFC26, "bigBed": 0x8789F2EB}
+_HEADER = struct.Struct("<IHHQQQHHQQIQ")  # the 64-byte common header of bigWig/bigBed (UCSC bbiFile.h)
+_ZOOM_HEADER = struct.Struct("<IIQQ")
+_SUMMARY = struct.Struct("<Qdddd")  # bases covered, min, max, sum, sum of squares
+_R_TREE_HEADER_SIZE = 48
+
+
+def check_bbi_file(path: str | Path, kind: str = "bigWig") -> dict[str, float]:
+    """Check the header of a bigWig/bigBed without trusting it, and return its total summary.
+
+    Reads the 64-byte header and the zoom headers and checks the magic number and
+    that every section they point to lies inside the file, so that a truncated
+    download or a text/gzip file given as a bigWig is an :class:`InputError`
+    with an actionable message (libBigWig either refuses it with "Unknown error"
+    or, for some truncations, crashes). Returns the file's total summary
+    ``{'covered', 'min', 'max', 'sum', 'sum_squares'}`` (empty when the file has none).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            raise InputError(f"{path} is {size} bytes, too short to be a {kind}: the file is empty or truncated")
+        fields = _HEADER.unpack(head)
+        if fields[0] != _MAGIC[kind]:
+            raise InputError(
+                f"{path} is not a {kind} file (it starts with bytes {head[:4].hex()}{_looks_like(head)}); "
+                f"convert bedGraph with bedGraphToBigWig, or check which file the samplesheet names"
+            )
+        zoom_levels, chrom_tree, data, index, summary_offset = fields[2], fields[3], fields[4], fields[5], fields[9]
+        zooms = fh.read(_ZOOM_HEADER.size * zoom_levels)
+        ends = [chrom_tree + 1, data + 1, index + _R_TREE_HEADER_SIZE]
+        if len(zooms) == _ZOOM_HEADER.size * zoom_levels:
+            for z in range(zoom_levels):
+                _, _, zoom_data, zoom_index = _ZOOM_HEADER.unpack_from(zooms, z * _ZOOM_HEADER.size)
+                ends += [zoom_data + 1, zoom_index + _R_TREE_HEADER_SIZE]
+        else:
+            ends.append(size + 1)
+        if summary_offset:
+            ends.append(summary_offset + _SUMMARY.size)
+        if max(ends) > size:
+            raise InputError(
+                f"{path} is truncated: it is {size:,} bytes but its header points to byte {max(ends):,}. "
+                "Copy or download it again (compare its size or md5 with the source)"
+            )
+        if not summary_offset:
+            return {}
+        fh.seek(summary_offset)
+        covered, lo, hi, total, squares = _SUMMARY.unpack(fh.read(_SUMMARY.size))
+    return {"covered": covered, "min": lo, "max": hi, "sum": total, "sum_squares": squares}
+
+
+def _looks_like(head: bytes) -> str:
+    if head[:2] == b"\x1f\x8b":
+        return ", a gzip file"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head[:32]):
+        return f", text: {head[:32].decode('ascii')!r}"
+    return ""
+
+
+def warn_if_nan(path: str | Path) -> bool:
+    """Log a warning when the bigWig's total summary shows NaN values; they are read as 0.
+
+    Returns whether the file holds NaN values.
+    """
+    summary = check_bbi_file(path)
+    has_nan = any(math.isnan(summary.get(k, 0.0)) for k in ("min", "max", "sum"))
+    if has_nan:
+        log.warning("%s contains NaN values: they are counted as 0 (no signal), like uncovered bases", path)
+    return has_nan
 
 
 @contextmanager
@@ -21,10 +97,12 @@ def open_bbi(path: str | Path, kind: str = "bigWig") -> Iterator["pyBigWig.pyBig
     path = Path(path)
     if not path.exists():
         raise InputError(f"{kind} file not found: {path}")
+    check_bbi_file(path, kind)
     try:
         handle = pyBigWig.open(str(path))
     except RuntimeError as err:
-        raise InputError(f"cannot open {path} as a {kind}: {err}") from err
+        raise InputError(f"cannot open {path} as a {kind} ({err}): it is corrupt or truncated; "
+                         "copy or download it again") from err
     right_kind = handle is not None and (handle.isBigWig() if kind == "bigWig" else handle.isBigBed())
     if not right_kind:
         if handle is not None:
@@ -77,36 +155,63 @@ def runs(values: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray, n
 
 
 class BigWigWriter:
-    """Write a bigWig from runs, one chromosome after another.
+    """Write a bigWig from runs, one chromosome after another, atomically.
 
     Use as a context manager; the header (chromosome names and lengths, in
     output order) is written on entry, and entries must come in that order.
+    The file is written as ``<path>.tmp`` and renamed on success; on an
+    exception the temporary file is removed, so no half-written bigWig is left.
+    A run that continues the previous call's last run with the same value
+    (a block boundary) is merged into it, so runs stay maximal.
     """
 
     def __init__(self, path: str | Path, chroms: list[tuple[str, int]]) -> None:
         self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.chroms = chroms
         self._bw: pyBigWig.pyBigWig | None = None
+        self._pending: tuple[str, int, int, float] | None = None
 
     def __enter__(self) -> "BigWigWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._bw = pyBigWig.open(str(self.path), "w")
+        self._bw = pyBigWig.open(str(self.tmp), "w")
         self._bw.addHeader([(c, int(n)) for c, n in self.chroms], maxZooms=10)
         return self
 
     def add_runs(self, chrom: str, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
-        """Append runs ``[starts[i], ends[i]) = values[i]`` on ``chrom`` (sorted, non-overlapping)."""
+        """Append runs ``[starts[i], ends[i]) = values[i]`` on ``chrom`` (sorted, non-overlapping).
+
+        ``starts``, ``ends`` and ``values`` are ``(n_runs,)``.
+        """
         if len(starts) == 0:
             return
         if self._bw is None:
             raise RuntimeError("BigWigWriter.add_runs called outside its context manager")
-        self._bw.addEntries(
-            [chrom] * len(starts),
-            [int(s) for s in starts],
-            ends=[int(e) for e in ends],
-            values=[float(v) for v in values],
-        )
+        starts = np.asarray(starts, dtype=np.int64)
+        ends = np.asarray(ends, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64)
+        pending = self._pending
+        if pending is not None and pending[0] == chrom and pending[2] == starts[0] and pending[3] == values[0]:
+            starts = starts.copy()
+            starts[0] = pending[1]
+        elif pending is not None:
+            self._write(*pending[:1], np.array([pending[1]]), np.array([pending[2]]), np.array([pending[3]]))
+        self._write(chrom, starts[:-1], ends[:-1], values[:-1])
+        self._pending = (chrom, int(starts[-1]), int(ends[-1]), float(values[-1]))
 
-    def __exit__(self, *exc: object) -> None:
-        if self._bw is not None:
-            self._bw.close()
+    def _write(self, chrom: str, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
+        if len(starts) and self._bw is not None:
+            self._bw.addEntries([chrom] * len(starts), starts, ends=ends, values=values)
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._bw is None:
+            return
+        if exc_type is None and self._pending is not None:
+            chrom, start, end, value = self._pending
+            self._write(chrom, np.array([start]), np.array([end]), np.array([value]))
+        self._bw.close()
+        self._bw = None
+        if exc_type is None:
+            self.tmp.replace(self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

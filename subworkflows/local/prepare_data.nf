@@ -21,7 +21,7 @@ workflow PREPARE_DATA {
     ch_stage_bigwigs = PREFLIGHT.out.ok.flatMap {
         stage_order.collect { stage -> [[id: stage], samples.findAll { it[0].stage == stage }.collect { it[1] }] }
     }
-    AVERAGE_BIGWIGS(ch_stage_bigwigs)
+    AVERAGE_BIGWIGS(ch_stage_bigwigs, fasta)
     ch_versions = ch_versions.mix(AVERAGE_BIGWIGS.out.versions.first())
 
     UNION_PEAKS(PREFLIGHT.out.ok.map { [[id: 'stagevep'], samples.collect { it[2] }] })

@@ -5,6 +5,7 @@ process AVERAGE_BIGWIGS {
 
     input:
     tuple val(meta), path(bigwigs, stageAs: 'replicate*/*')
+    path fasta
 
     output:
     tuple val(meta), path("${prefix}.mean.bw"), emit: bigwig
@@ -14,7 +15,7 @@ process AVERAGE_BIGWIGS {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    average_bigwigs.py --inputs ${bigwigs} --output ${prefix}.mean.bw ${args}
+    average_bigwigs.py --inputs ${bigwigs} --fasta ${fasta} --output ${prefix}.mean.bw ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
