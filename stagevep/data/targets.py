@@ -71,14 +71,15 @@ def transform_targets(
     return np.minimum(out, caps[None, None, :]).astype(np.float32), caps
 
 
-def window_blocks(starts: np.ndarray, ends: np.ndarray, max_span: int = BLOCK_SPAN) -> list[np.ndarray]:
+def window_blocks(starts: np.ndarray, ends: np.ndarray, max_span: int | None = None) -> list[np.ndarray]:
     """Group windows of one chromosome into blocks read with one bigWig call each.
 
     ``starts``/``ends`` are ``(n,)``. Windows are taken in start order and a
     block grows while its span (first start to largest end) stays within
-    ``max_span`` bp (a single longer window is a block of its own). Returns
-    index arrays into ``starts``, covering every window once.
+    ``max_span`` bp (default :data:`BLOCK_SPAN`; a single longer window is a
+    block of its own). Returns index arrays into ``starts``, covering every window once.
     """
+    max_span = BLOCK_SPAN if max_span is None else max_span
     order = np.argsort(starts, kind="stable")
     blocks: list[np.ndarray] = []
     first = 0
