@@ -181,6 +181,9 @@ def test_window_blocks_cover_each_window_once_within_span():
     assert sorted(idx.tolist()) == list(range(500))
     for block in blocks:
         assert ends[block].max() - starts[block].min() <= 1_000_000
+    # windows far apart are never read as one stretch
+    far = window_blocks(np.array([0, 50_000, 5_000_000]), np.array([114_688, 164_688, 5_114_688]))
+    assert [b.tolist() for b in far] == [[0, 1], [2]]
 
 
 def test_track_scope_caps_come_from_the_training_split_only(tmp_path, stage_bigwigs):

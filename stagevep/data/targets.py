@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 BLOCK_SPAN = 1 << 23  # 8.4 Mb of base-resolution signal per read: ~100 MB of buffers
+BLOCK_GAP = 1 << 17  # a longer gap (131 kb) between windows starts a new block: no reading of empty stretches
 CLIP_SCOPES = ("window", "track")
 
 
@@ -77,7 +78,8 @@ def window_blocks(starts: np.ndarray, ends: np.ndarray, max_span: int | None = N
     ``starts``/``ends`` are ``(n,)``. Windows are taken in start order and a
     block grows while its span (first start to largest end) stays within
     ``max_span`` bp (default :data:`BLOCK_SPAN`; a single longer window is a
-    block of its own). Returns index arrays into ``starts``, covering every window once.
+    block of its own) and the next window starts at most :data:`BLOCK_GAP` bp
+    after the block's end. Returns index arrays into ``starts``, covering every window once.
     """
     max_span = BLOCK_SPAN if max_span is None else max_span
     order = np.argsort(starts, kind="stable")
@@ -85,7 +87,8 @@ def window_blocks(starts: np.ndarray, ends: np.ndarray, max_span: int | None = N
     first = 0
     block_end = -1
     for k, i in enumerate(order):
-        if k > first and max(block_end, ends[i]) - starts[order[first]] > max_span:
+        too_long = max(block_end, int(ends[i])) - int(starts[order[first]]) > max_span
+        if k > first and (too_long or int(starts[i]) - block_end > BLOCK_GAP):
             blocks.append(order[first:k])
             first, block_end = k, -1
         block_end = max(block_end, int(ends[i]))
