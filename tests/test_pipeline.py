@@ -601,3 +601,34 @@ def test_fasta_sharing_no_contig_fails_in_preflight(tmp_path):
     processes = {short_name(p) for p in trace["process"]}
     assert processes == {"PREFLIGHT"}, f"tasks other than PREFLIGHT ran: {processes}\n{detail}"
     assert (trace["status"] == "FAILED").all(), trace[["name", "status"]].to_string()
+
+
+def test_averaged_bigwigs_follow_fasta_order_and_match_every_base(outdir):
+    fasta_order = list(fai_lengths())
+    for stage in stage_order():
+        path = outdir / "prepare" / "averaged" / f"{stage}.mean.bw"
+        bw = pyBigWig.open(str(path))
+        chroms = dict(bw.chroms())
+        bw.close()
+        assert list(chroms) == [c for c in fasta_order if c in chroms], f"{path}: not in the FASTA's order"
+        reps = replicate_bigwigs(stage)
+        for chrom, length in chroms.items():
+            want = np.mean([raw_values(rep, chrom, 0, length) for rep in reps], axis=0)
+            np.testing.assert_allclose(raw_values(path, chrom, 0, length), want, rtol=1e-5, atol=1e-5,
+                                       err_msg=f"{stage} mean differs on {chrom}")
+
+
+def test_every_raw_sum_bin_equals_numpy_sum_of_values(outdir):
+    stages = stage_order()
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        raw = h5["raw_sums"][...]
+        chrom = h5["chrom"].asstr()[...]
+        start = h5["start"][...]
+        end = h5["end"][...]
+        assert h5.attrs["clip_scope"] == "window"
+    for t, stage in enumerate(stages):
+        path = outdir / "prepare" / "averaged" / f"{stage}.mean.bw"
+        want = np.stack([raw_values(path, c, int(s), int(e)).reshape(N_BINS, BIN_SIZE).sum(axis=1)
+                         for c, s, e in zip(chrom, start, end, strict=True)])
+        np.testing.assert_allclose(raw[:, :, t], want, rtol=1e-5, atol=1e-4, err_msg=f"raw_sums of {stage}")
+    assert raw.sum() > 0
