@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bbi
 import numpy as np
 import pandas as pd
 import pyBigWig
@@ -85,6 +86,10 @@ def test_average_equals_mean_of_raw_values_on_bundled_data(tmp_path, test_data):
     for chrom, length in chroms.items():
         expected = np.mean([raw_values(p, chrom, 0, length) for p in reps], axis=0)
         np.testing.assert_allclose(raw_values(out, chrom, 0, length), expected, rtol=1e-5, atol=1e-5)
+        # readable by pybbi too (another bigWig reader, not libBigWig)
+        np.testing.assert_allclose(bbi.fetch(str(out), chrom, 0, length, missing=0.0), expected, rtol=1e-5,
+                                   atol=1e-5)
+    assert bbi.chromsizes(str(out)) == chroms
 
 
 def test_uncovered_gaps_across_small_blocks_give_exact_mean_and_maximal_runs(tmp_path):
