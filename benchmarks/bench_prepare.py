@@ -80,15 +80,19 @@ def make_replicates(out: Path, n_chroms: int, length: int, n_reps: int, res: int
     return paths
 
 
-def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; return (wall seconds, peak RSS in GiB of the child and its waited-for descendants)."""
+def run_child(cmd: list[str]) -> tuple[float, float, float]:
+    """Run ``cmd``; return (wall s, CPU s, peak RSS GiB), CPU and RSS over the child and its waited-for descendants.
+
+    CPU seconds (user + system) are reported next to wall time because the
+    development machine is shared: wall time depends on the load, CPU time much less.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-    return time.perf_counter() - t0, usage.ru_maxrss / 2**20
+    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20
 
 
 def make_windows(chroms: dict[str, int], n: int, seed: int) -> pd.DataFrame:
@@ -174,8 +178,8 @@ def main() -> None:
         ours = tmp / "mean.bw"
         code = ("import sys; from stagevep.data.average import average_bigwigs; "
                 "average_bigwigs(sys.argv[2:], sys.argv[1])")
-        t_ours, rss = run_child([sys.executable, "-c", code, str(ours), *map(str, reps)])
-        print(f"(a) averaging, stagevep (1 process, exact): {t_ours:.1f} s")
+        t_ours, cpu_ours, rss = run_child([sys.executable, "-c", code, str(ours), *map(str, reps)])
+        print(f"(a) averaging, stagevep (1 process, exact): {t_ours:.1f} s wall, {cpu_ours:.1f} s CPU")
         print(f"(c) peak RSS of the averaging process: {rss:.2f} GiB")
         bw = pyBigWig.open(str(ours))
         chroms = dict(bw.chroms())
@@ -183,9 +187,9 @@ def main() -> None:
         windows = make_windows(chroms, args.windows, 2)
         if not args.skip_deeptools:
             dt = tmp / "deeptools.bw"
-            t_dt, _ = run_child(["bigwigAverage", "-b", *map(str, reps), "-o", str(dt), "-p", "2"])
-            print(f"(a) averaging, deepTools bigwigAverage -p 2 (50-bp bins): {t_dt:.1f} s; "
-                  f"ratio deepTools / stagevep = {t_dt / t_ours:.2f}x")
+            t_dt, cpu_dt, _ = run_child(["bigwigAverage", "-b", *map(str, reps), "-o", str(dt), "-p", "2"])
+            print(f"(a) averaging, deepTools bigwigAverage -p 2 (50-bp bins): {t_dt:.1f} s wall, {cpu_dt:.1f} s CPU; "
+                  f"ratio deepTools / stagevep = {t_dt / t_ours:.2f}x wall, {cpu_dt / cpu_ours:.2f}x CPU")
             exact = extract_sums(windows, {"ours": ours}, BIN_SIZE)[..., 0]
             approx = extract_sums(windows, {"dt": dt}, BIN_SIZE)[..., 0]
             mean_rel, p999, worst = relative_error(approx, exact)
