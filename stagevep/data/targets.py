@@ -108,11 +108,16 @@ def block_bin_sums(
     """
     lo = int(starts.min())
     hi = int(starts.max()) + n_bins * bin_size
-    vals = np.zeros(hi - lo, dtype=np.float64)
     a, b = max(lo, 0), min(hi, chrom_length)
-    if b > a:
-        vals[a - lo : b - lo] = read_values(bw, chrom, a, b)
-    csum = np.concatenate([[0.0], np.cumsum(vals)])
+    if a == lo and b == hi:
+        vals = read_values(bw, chrom, a, b)
+    else:  # a window reaches beyond a chromosome end (or the chromosome is absent): pad with zeros
+        vals = np.zeros(hi - lo, dtype=np.float32)
+        if b > a:
+            vals[a - lo : b - lo] = read_values(bw, chrom, a, b)
+    csum = np.empty(hi - lo + 1, dtype=np.float64)
+    csum[0] = 0.0
+    np.cumsum(vals, dtype=np.float64, out=csum[1:])
     edges = (starts - lo)[:, None] + bin_size * np.arange(n_bins + 1)[None, :]
     return np.diff(csum[edges], axis=1)
 

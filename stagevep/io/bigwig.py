@@ -133,7 +133,8 @@ def read_values(bw: "pyBigWig.pyBigWig", chrom: str, start: int, end: int) -> np
     if chrom not in bw.chroms():
         return np.zeros(end - start, dtype=np.float32)
     vals = bw.values(chrom, start, end, numpy=True).astype(np.float32, copy=False)
-    return np.nan_to_num(vals, nan=0.0, copy=False)
+    vals[np.isnan(vals)] = 0.0  # uncovered and NaN-valued bases; nan_to_num's inf checks cost 2x more
+    return vals
 
 
 def runs(values: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
