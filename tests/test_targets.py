@@ -164,6 +164,7 @@ def test_nan_values_and_absent_chromosome_count_as_zero(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         sums = extract_sums(w, {"S": path}, 128)
     assert "nan.bw contains NaN values" in caplog.text
+    assert "has no chromosome chrZ" in caplog.text
     assert np.isfinite(sums).all()
     np.testing.assert_allclose(sums[0, :, 0], _reference_sums(path, w.iloc[:1], 128)[0])
     assert sums[0, 3, 0] == 116 * 2.0  # bases 384-500 at 2.0, 500-512 NaN

@@ -144,6 +144,11 @@ def extract_sums(windows: pd.DataFrame, bigwigs: Mapping[str, str | Path], bin_s
     chrom_rows = windows.groupby("chrom", sort=False).indices
     with ExitStack() as stack:
         handles = [stack.enter_context(open_bigwig(p)) for p in bigwigs.values()]
+        for path, bw in zip(bigwigs.values(), handles, strict=True):
+            absent = [c for c in chrom_rows if c not in bw.chroms()]
+            if absent:
+                log.warning("%s has no chromosome %s: its windows get all-zero targets for this track",
+                            path, ", ".join(absent))
         with progress(total=len(windows), desc="targets", unit="win") as bar:
             for chrom, rows in chrom_rows.items():
                 for block in window_blocks(all_starts[rows], all_ends[rows]):
