@@ -62,7 +62,7 @@ def test_sums_equal_interval_overlaps(stage_bigwigs):
         for s, e, v in intervals:
             overlap = np.clip(np.minimum(e, edges[1:]) - np.maximum(s, edges[:-1]), 0, None)
             expected += overlap * v
-        np.testing.assert_allclose(sums[i, :, 1], expected, rtol=1e-9)
+        np.testing.assert_allclose(sums[i, :, 1], expected, rtol=1e-6, atol=1e-4)
 
 
 def test_transform_is_log1p_then_per_window_clip():
@@ -154,7 +154,7 @@ def test_every_bin_equals_numpy_sum_on_bundled_data_across_blocks(monkeypatch, t
     sums = extract_sums(w.reset_index(drop=True), bigwigs, 128)
     for t, path in enumerate(bigwigs.values()):
         np.testing.assert_allclose(sums[:, :, t], _reference_sums(path, w.reset_index(drop=True), 128),
-                                   rtol=1e-9, atol=1e-6)
+                                   rtol=1e-6, atol=1e-4)
 
 
 def test_nan_values_and_absent_chromosome_count_as_zero(tmp_path, caplog):

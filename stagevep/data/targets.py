@@ -28,9 +28,12 @@ BLOCK_GAP = 1 << 17  # a longer gap (131 kb) between windows starts a new block:
 CLIP_SCOPES = ("window", "track")
 
 
-def bin_sums(values: np.ndarray, bin_size: int) -> np.ndarray:
-    """Sum base-resolution ``(n_bins * bin_size,)`` values into ``(n_bins,)`` float64 bins."""
-    return values.astype(np.float64).reshape(-1, bin_size).sum(axis=1)
+def check_clip(clip_percentile: float | None, clip_scope: str) -> None:
+    """Validate ``--clip-percentile`` (in (0, 100], or None) and ``--clip-scope`` before any heavy work."""
+    if clip_scope not in CLIP_SCOPES:
+        raise InputError(f"--clip-scope must be one of {', '.join(CLIP_SCOPES)}, got {clip_scope!r}")
+    if clip_percentile is not None and not 0 < clip_percentile <= 100:
+        raise InputError(f"--clip-percentile must be in (0, 100], got {clip_percentile}")
 
 
 def transform_targets(
@@ -52,17 +55,12 @@ def transform_targets(
     ``None`` or 100 disables clipping. Returns float32 targets of the same
     shape and, for track scope, the caps ``(n_tracks,)`` (else ``None``).
     """
+    check_clip(clip_percentile, clip_scope)
     if np.any(sums < 0):
         raise InputError("negative bin sums: the signal bigWigs must be non-negative for log1p")
-    if clip_scope not in CLIP_SCOPES:
-        raise InputError(f"--clip-scope must be one of {', '.join(CLIP_SCOPES)}, got {clip_scope!r}")
     out = np.log1p(sums)
     if clip_percentile is None or clip_percentile >= 100:
-        if clip_percentile is not None and clip_percentile > 100:
-            raise InputError(f"--clip-percentile must be in (0, 100], got {clip_percentile}")
         return out.astype(np.float32), None
-    if not 0 < clip_percentile:
-        raise InputError(f"--clip-percentile must be in (0, 100], got {clip_percentile}")
     if clip_scope == "window":
         cap = np.percentile(out, clip_percentile, axis=1, keepdims=True)
         return np.minimum(out, cap).astype(np.float32), None
@@ -104,7 +102,7 @@ def block_bin_sums(
 
     ``starts`` is ``(n,)`` window starts on ``chrom``; returns float64
     ``(n, n_bins)``, each bin the sum of value x covered bases (NaN, no data
-    and bases beyond the chromosome = 0), from a cumulative sum over the block.
+    and bases beyond the chromosome = 0), from a float64 cumulative sum over the block.
     """
     lo = int(starts.min())
     hi = int(starts.max()) + n_bins * bin_size
@@ -128,15 +126,16 @@ def extract_sums(windows: pd.DataFrame, bigwigs: Mapping[str, str | Path], bin_s
     Windows are grouped per chromosome into blocks of nearby windows
     (:func:`window_blocks`); each block is one ``values()`` read per track
     followed by a vectorised cumulative-sum binning (:func:`block_bin_sums`).
-    Returns float64 ``(N, n_bins, n_tracks)``, tracks in the order of
-    ``bigwigs``, windows in the order of ``windows``; missing data and NaN
-    contribute 0.
+    Returns float32 ``(N, n_bins, n_tracks)`` (summed in float64, stored in
+    float32 like ``raw_sums``: 40,000 windows x 896 bins x 5 tracks are 0.7 GB
+    instead of 1.4 GB), tracks in the order of ``bigwigs``, windows in the order
+    of ``windows``; missing data and NaN contribute 0.
     """
     lengths = (windows["end"] - windows["start"]).unique()
     if len(lengths) != 1 or lengths[0] % bin_size:
         raise InputError(f"windows must all have one length that is a multiple of {bin_size}; got {lengths[:5]}")
     n_bins = int(lengths[0]) // bin_size
-    out = np.zeros((len(windows), n_bins, len(bigwigs)), dtype=np.float64)
+    out = np.zeros((len(windows), n_bins, len(bigwigs)), dtype=np.float32)
     for path in bigwigs.values():
         warn_if_nan(path)
     all_starts = windows["start"].to_numpy(dtype=np.int64)
@@ -184,8 +183,7 @@ def make_targets(
             f"windows are {width} bp but n_bins x bin_size = {geometry.target_length} bp: "
             "use the same geometry for make_windows and make_targets"
         )
-    if clip_scope not in CLIP_SCOPES:
-        raise InputError(f"--clip-scope must be one of {', '.join(CLIP_SCOPES)}, got {clip_scope!r}")
+    check_clip(clip_percentile, clip_scope)
     sums = extract_sums(windows, bigwigs, geometry.bin_size)
     train = windows["split"].to_numpy() == "train" if "split" in windows else None
     targets, caps = transform_targets(sums, clip_percentile, clip_scope, train)

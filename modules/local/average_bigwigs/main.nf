@@ -1,6 +1,6 @@
 process AVERAGE_BIGWIGS {
     tag "${meta.id}"
-    label 'process_low'
+    label 'process_single'
     container "stagevep:${workflow.manifest.version}"
 
     input:

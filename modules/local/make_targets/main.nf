@@ -1,6 +1,6 @@
 process MAKE_TARGETS {
     tag "${meta.id}"
-    label 'process_medium'
+    label 'process_low'
     container "stagevep:${workflow.manifest.version}"
 
     input:
