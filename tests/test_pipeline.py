@@ -44,6 +44,11 @@ CLIP_PERCENTILE = 99.9
 VAL_CHROMS = {"chr8"}
 TEST_CHROMS = {"chr2", "chr10"}
 EXCLUDE_CHROMS = {"chrY"}
+QC_FILES = [f"prepare/qc/{name}" for name in (
+    "replicate_concordance.tsv", "replicate_concordance.png", "replicate_concordance.pdf",
+    "signal_distribution.tsv", "signal_distribution.png", "signal_distribution.pdf",
+    "windows_per_split.tsv", "windows_per_split.png", "windows_per_split.pdf",
+)]
 
 FULL_RUN_TIMEOUT = 1800
 SHORT_RUN_TIMEOUT = 600
@@ -227,8 +232,8 @@ def test_full_run_completed_every_process(outdir):
     trace = read_trace(traces[0])
     assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
     ran = {short_name(p) for p in trace["process"]}
-    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
-                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
+    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
+                "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
     assert ran == expected
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
@@ -506,6 +511,7 @@ def test_stub_run_publishes_every_output(tmp_path):
     out = tmp_path / "results"
     expected = [f"prepare/averaged/{s}.mean.bw" for s in stage_order()] + [
         "prepare/peaks/union_peaks.bed", "prepare/windows/windows.bed", "prepare/targets/targets.h5",
+        "prepare/windows/windows_summary.tsv", *QC_FILES,
         "train/best.pt", "train/last.pt", "train/metrics.csv", "train/config.json",
         "evaluate/metrics.tsv", "evaluate/metrics.json", "evaluate/predictions.h5",
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
