@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,19 +163,14 @@ def select_windows(
 
 
 def make_windows(
-    peaks: pd.DataFrame,
-    chrom_lengths: Mapping[str, int],
-    target_length: int,
-    val_chroms: Collection[str] = ("chr8",),
-    test_chroms: Collection[str] = ("chr2", "chr10"),
-    exclude_chroms: Collection[str] = ("chrY",),
-    keep_chroms: str | Collection[str] = "primary",
-    blacklist: pd.DataFrame | None = None,
+    peaks: pd.DataFrame, chrom_lengths: Mapping[str, int], target_length: int, **options: Any
 ) -> pd.DataFrame:
-    """The windows of :func:`select_windows` (columns :data:`WINDOW_COLUMNS`), without the summary."""
-    return select_windows(
-        peaks, chrom_lengths, target_length, val_chroms, test_chroms, exclude_chroms, keep_chroms, blacklist
-    ).windows
+    """The windows of :func:`select_windows` (columns :data:`WINDOW_COLUMNS`), without the summary.
+
+    ``options`` are :func:`select_windows`'s keyword arguments (``val_chroms``, ``test_chroms``,
+    ``exclude_chroms``, ``keep_chroms``, ``blacklist``).
+    """
+    return select_windows(peaks, chrom_lengths, target_length, **options).windows
 
 
 def _summary(
