@@ -600,10 +600,70 @@ def test_fasta_sharing_no_contig_fails_in_preflight(tmp_path):
     proc = run_nextflow(launch, "--fasta", str(fasta))
     detail = describe(proc, launch)
     assert proc.returncode != 0, f"the pipeline accepted a FASTA without the bigWigs' contigs\n{detail}"
-    assert "shares no contig name" in proc.stdout, detail
+    # FASTA '1', '2' vs bigWigs 'chr1', ...: the chr-prefix rule names both styles and the fix
+    assert "differ by the 'chr' prefix" in proc.stdout, detail
     traces = trace_files(launch / "results")
     assert traces, f"no execution trace\n{detail}"
     trace = read_trace(traces[-1])
     processes = {short_name(p) for p in trace["process"]}
     assert processes == {"PREFLIGHT"}, f"tasks other than PREFLIGHT ran: {processes}\n{detail}"
     assert (trace["status"] == "FAILED").all(), trace[["name", "status"]].to_string()
+
+
+# ---------------------------------------------------------------------------
+# windows summary and prepare/qc (appended; they reuse the one full run)
+# ---------------------------------------------------------------------------
+
+
+def test_windows_summary_matches_windows_bed(outdir):
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    summary = pd.read_csv(outdir / "prepare" / "windows" / "windows_summary.tsv", sep="\t")
+    per_chrom = summary[summary["chrom"] != "all"].set_index("chrom")
+    assert per_chrom["windows"][per_chrom["windows"] > 0].to_dict() == windows[0].value_counts().to_dict()
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    total = summary[(summary["chrom"] == "all") & (summary["split"] == "all")].iloc[0]
+    assert total["peaks"] == len(union)
+    reasons = ["unknown_contig", "not_kept", "excluded", "outside_chromosome", "blacklisted", "duplicate"]
+    assert total["windows"] + total[reasons].sum() == len(union), "every union peak is a window or a reason"
+    assert per_chrom.loc["chrY", "windows"] == 0 and per_chrom.loc["chrY", "split"] == "none"
+
+
+def test_prepare_qc_outputs(outdir):
+    qc = outdir / "prepare" / "qc"
+    for rel in QC_FILES:
+        path = outdir / rel
+        assert path.is_file() and path.stat().st_size > 0, f"{path} missing or empty"
+        if path.suffix == ".png":
+            png_size(path)
+    # replicate concordance: scipy pearsonr on 128-bp bin sums of the replicates over the union peaks
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    lengths = fai_lengths()
+    bins = sorted({(c, b) for c, s, e in union.itertuples(index=False)
+                   for b in range(int(s) // BIN_SIZE, (int(e) - 1) // BIN_SIZE + 1)})
+    conc = pd.read_csv(qc / "replicate_concordance.tsv", sep="\t")
+    multi = [s for s in stage_order() if len(replicate_bigwigs(s)) > 1]
+    assert sorted(set(conc["stage"])) == sorted(multi)
+    stage = multi[0]
+    sums = {}
+    for rep in replicate_bigwigs(stage):
+        whole = {c: raw_values(rep, c, 0, n) for c, n in lengths.items()}
+        sums[rep.stem.split("_", 1)[1]] = np.array([whole[c][b * BIN_SIZE:(b + 1) * BIN_SIZE].sum() for c, b in bins])
+    for row in conc[conc["stage"] == stage].itertuples():
+        assert row.n_bins == len(bins)
+        assert math.isclose(row.pearson, pearson(sums[row.replicate_a], sums[row.replicate_b]), abs_tol=1e-9)
+    # signal distribution: from targets.h5 directly
+    dist = pd.read_csv(qc / "signal_distribution.tsv", sep="\t")
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        data = {"raw_sums": h5["raw_sums"][...].astype(np.float64), "targets": h5["targets"][...].astype(np.float64)}
+    for t, stage in enumerate(stage_order()):
+        for space, arr in data.items():
+            row = dist[(dist["stage"] == stage) & (dist["space"] == space)].iloc[0]
+            assert row["n_values"] == arr[..., t].size
+            assert math.isclose(row["mean"], arr[..., t].mean(), rel_tol=1e-6)
+            assert math.isclose(row["max"], arr[..., t].max(), rel_tol=1e-6)
+    # windows per split: counted from windows.bed
+    per_split = pd.read_csv(qc / "windows_per_split.tsv", sep="\t")
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    want = windows.groupby([4, 0]).size().to_dict()
+    got = {(r.split, r.chrom): r.windows for r in per_split.itertuples()}
+    assert got == want
