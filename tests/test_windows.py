@@ -195,3 +195,10 @@ def test_file_level_writes_windows_and_summary(tmp_path, test_data):
     table = pd.read_csv(summary, sep="\t")
     assert table.loc[table["chrom"] == "chr1", "blacklisted"].tolist() == [1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bl.bed.gz", "summary.tsv", "u.bed", "w.bed"]
+
+
+def test_an_empty_split_is_logged(caplog):
+    peaks = _peaks([("chr1", 50_000, 50_100), ("chr2", 20_000, 20_100)])
+    with caplog.at_level("WARNING"):
+        make_windows(peaks, LENGTHS, 8192, val_chroms=["chr8"], test_chroms=["chr2"])
+    assert "no window in the ['val'] split(s)" in caplog.text

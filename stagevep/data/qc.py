@@ -216,7 +216,8 @@ def write_prepare_qc(
 ) -> list[Path]:
     """Write every QC table and figure listed in the module docstring to ``out_dir``; returns the paths."""
     out = Path(out_dir)
-    concordance = replicate_concordance(parse_replicates(replicate_specs), read_peaks(peaks), bin_size)
+    replicates = parse_replicates(replicate_specs)
+    concordance = replicate_concordance(replicates, read_peaks(peaks), bin_size)
     summary, hists = signal_distribution(targets_h5)
     per_split = windows_per_split(read_windows(windows_bed))
     written = [
@@ -224,7 +225,7 @@ def write_prepare_qc(
         write_table(summary, out / "signal_distribution.tsv"),
         write_table(per_split, out / "windows_per_split.tsv"),
     ]
-    written += plot_concordance(concordance, parse_replicates(replicate_specs), out / "replicate_concordance")
+    written += plot_concordance(concordance, replicates, out / "replicate_concordance")
     written += plot_signal_distribution(hists, summary, out / "signal_distribution")
     written += plot_windows_per_split(per_split, out / "windows_per_split")
     log.info("wrote %d QC files to %s", len(written), out)

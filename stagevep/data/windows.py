@@ -154,6 +154,9 @@ def select_windows(
     reasons = pd.Series(reason, name="reason").replace("", "windows")
     summary = _summary(chrom, reasons, chrom_lengths, keep, exclude_chroms, val_chroms, test_chroms)
     _log_summary(summary)
+    empty = [s for s in ("train", "val", "test") if not (windows["split"] == s).any()]
+    if empty and not windows.empty:
+        log.warning("no window in the %s split(s): check --val-chroms, --test-chroms and --keep-chroms", empty)
     if windows.empty:
         raise InputError(
             "no window remains after filtering: check the peaks, the FASTA, --keep-chroms, --exclude-chroms "
