@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Preflight: check that bigWigs and peak files use the FASTA's contig names and lengths."""
+"""Preflight: check that bigWigs, peak files and the blacklist use the FASTA's contig names and lengths."""
 
 import argparse
 import sys
@@ -13,11 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fasta", required=True)
     p.add_argument("--bigwigs", nargs="+", required=True)
     p.add_argument("--peaks", nargs="+", required=True)
+    p.add_argument("--blacklist", default=None, help="optional blacklist BED: every contig must be in the FASTA")
     return p
 
 
 def main(args: argparse.Namespace) -> None:
-    check_inputs(args.fasta, args.bigwigs, args.peaks)
+    check_inputs(args.fasta, args.bigwigs, args.peaks, args.blacklist)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-chroms", default="chr8", help="comma-separated validation chromosomes")
     p.add_argument("--test-chroms", default="chr2,chr10", help="comma-separated test chromosomes")
     p.add_argument("--exclude-chroms", default="chrY", help="comma-separated chromosomes to drop ('' for none)")
+    p.add_argument("--keep-chroms", default="primary",
+                   help="'primary' (chr1-22, chrX; or 1-22, X), 'all', or comma-separated chromosomes to use")
+    p.add_argument("--blacklist", default=None, help="BED of regions; windows overlapping it are dropped")
+    p.add_argument("--summary", default=None, help="TSV to write: windows per chromosome and split, dropped and why")
     return p
 
 
 def main(args: argparse.Namespace) -> None:
     write_windows_from_peaks(
         args.peaks, args.fasta, args.output, args.n_bins, args.bin_size, args.context_length,
-        args.val_chroms, args.test_chroms, args.exclude_chroms,
+        args.val_chroms, args.test_chroms, args.exclude_chroms, args.keep_chroms, args.blacklist, args.summary,
     )
 
 

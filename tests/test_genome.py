@@ -45,7 +45,7 @@ def test_preflight_accepts_bundled_data(test_data):
 def test_preflight_rejects_chr_prefix_mismatch(tmp_path, test_data):
     fasta = tmp_path / "ensembl.fa"
     fasta.write_text(">1\n" + "A" * 400_000 + "\n>2\n" + "C" * 300_000 + "\n")
-    with pytest.raises(InputError, match=r"shares no contig name with the FASTA.*'chr' prefix"):
+    with pytest.raises(InputError, match=r"CS13_rep1.bw and the FASTA .*ensembl.fa differ by the 'chr' prefix"):
         check_inputs(fasta, [test_data / "bigwig" / "CS13_rep1.bw"], [test_data / "peaks" / "CS13_rep2.bed"])
 
 
@@ -57,6 +57,6 @@ def test_preflight_rejects_length_mismatch(tmp_path, test_data):
 
 def test_preflight_checks_peak_files(tmp_path, test_data):
     peaks = tmp_path / "p.bed"
-    peaks.write_text("1\t10\t20\n")
+    peaks.write_text("scaffold_9\t10\t20\n")
     with pytest.raises(InputError, match="p.bed shares no contig name"):
         check_inputs(test_data / "genome.fa", [test_data / "bigwig" / "CS13_rep1.bw"], [peaks])

@@ -3,6 +3,7 @@
 import gzip
 import subprocess
 
+import numpy as np
 import pandas as pd
 import pybigtools
 import pytest
@@ -90,3 +91,74 @@ def test_union_output_is_dataframe_sorted(tmp_path):
     df = union_peaks([bed])
     assert isinstance(df, pd.DataFrame)
     assert df.values.tolist() == [["chr1", 1, 3], ["chr1", 50, 60], ["chr2", 5, 9]]
+
+
+def _bedtools_merge(rows: list[tuple[str, int, int]], distance: int) -> list[tuple[str, int, int]]:
+    """``sort -k1,1 -k2,2n | bedtools merge -d distance`` of BED3 rows (the reference)."""
+    text = "".join(f"{c}\t{s}\t{e}\n" for c, s, e in rows)
+    srt = subprocess.run(["sort", "-k1,1", "-k2,2n"], input=text, capture_output=True, text=True, check=True,
+                         env={"LC_ALL": "C"}).stdout
+    out = subprocess.run(["bedtools", "merge", "-d", str(distance), "-i", "-"], input=srt, capture_output=True,
+                         text=True, check=True).stdout
+    return [(c, int(s), int(e)) for c, s, e in (line.split("\t") for line in out.strip().split("\n"))]
+
+
+def _random_rows(seed: int, n: int = 300) -> list[tuple[str, int, int]]:
+    rng = np.random.default_rng(seed)
+    chroms = rng.choice(["chr1", "chr2", "chr10", "chrX"], size=n)
+    starts = rng.integers(0, 200_000, size=n)
+    widths = rng.integers(1, 2_000, size=n)
+    return [(str(c), int(s), int(s + w)) for c, s, w in zip(chroms, starts, widths, strict=True)]
+
+
+def _write_format(path, rows, fmt):
+    """Write ``rows`` in one peak format, with the header lines each format may carry."""
+    header = "track name=peaks\nbrowser position chr1:1-1000\n# a comment\n"
+    if fmt == "bb":
+        chrom_sizes = {"chr1": 300_000, "chr10": 300_000, "chr2": 300_000, "chrX": 300_000}
+        entries = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+        pybigtools.open(str(path), "w").write(chrom_sizes, iter([(c, s, e, "p\t0\t.") for c, s, e in entries]))
+        return path
+    extra = {"bed": "", "narrowPeak": "\tp\t0\t.\t5.0\t3.0\t2.0\t50",
+             "gappedPeak": "\tp\t0\t.\t{s}\t{e}\t0\t1\t{w},\t0,\t5.0\t3.0\t2.0"}[fmt.removesuffix(".gz")]
+    body = "".join(f"{c}\t{s}\t{e}" + extra.format(s=s, e=e, w=e - s) + "\n" for c, s, e in rows)
+    opener = gzip.open if fmt.endswith(".gz") or path.name.endswith(".gz") else open
+    with opener(path, "wt") as fh:
+        fh.write(header + body)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["bed", "bed.gz", "narrowPeak", "gappedPeak", "narrowPeak.gz", "bb"])
+@pytest.mark.parametrize("distance", [0, 10_000])
+def test_union_of_each_format_equals_bedtools_merge(tmp_path, fmt, distance):
+    files = [_write_format(tmp_path / f"rep{i}.{fmt}", _random_rows(i), fmt) for i in range(2)]
+    want = _bedtools_merge(_random_rows(0) + _random_rows(1), distance)
+    got = [tuple(r) for r in union_peaks(files, merge_distance=distance).itertuples(index=False)]
+    assert got == want
+    assert len(want) < 600, "the random peaks should overlap, or the merge is not exercised"
+
+
+def test_track_browser_and_comment_lines_are_skipped(tmp_path):
+    bed = _write_format(tmp_path / "x.bed", [("chr1", 5, 10)], "bed")
+    assert bed.read_text().startswith("track")
+    assert read_peaks(bed).values.tolist() == [["chr1", 5, 10]]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("chr1\t500\t100\n", r"x.bed line 3: start 500 is not before end 100"),
+    ("chr1\t100\t100\n", r"x.bed line 3: start 100 is not before end 100"),
+    ("chr1\t-5\t100\n", r"x.bed line 3: negative start -5"),
+])
+def test_bad_interval_names_file_and_line(tmp_path, line, message):
+    bed = tmp_path / "x.bed"
+    bed.write_text("# header\nchr1\t1\t2\n" + line)
+    with pytest.raises(InputError, match=message):
+        union_peaks([bed])
+
+
+def test_empty_gzipped_file_is_an_error(tmp_path):
+    gz = tmp_path / "empty.narrowPeak.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write("track name=x\n")
+    with pytest.raises(InputError, match="empty.narrowPeak.gz contains no peaks"):
+        read_peaks(gz)

@@ -44,6 +44,11 @@ CLIP_PERCENTILE = 99.9
 VAL_CHROMS = {"chr8"}
 TEST_CHROMS = {"chr2", "chr10"}
 EXCLUDE_CHROMS = {"chrY"}
+QC_FILES = [f"prepare/qc/{name}" for name in (
+    "replicate_concordance.tsv", "replicate_concordance.png", "replicate_concordance.pdf",
+    "signal_distribution.tsv", "signal_distribution.png", "signal_distribution.pdf",
+    "windows_per_split.tsv", "windows_per_split.png", "windows_per_split.pdf",
+)]
 
 FULL_RUN_TIMEOUT = 1800
 SHORT_RUN_TIMEOUT = 600
@@ -227,8 +232,8 @@ def test_full_run_completed_every_process(outdir):
     trace = read_trace(traces[0])
     assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
     ran = {short_name(p) for p in trace["process"]}
-    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
-                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
+    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
+                "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
     assert ran == expected
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
@@ -506,6 +511,7 @@ def test_stub_run_publishes_every_output(tmp_path):
     out = tmp_path / "results"
     expected = [f"prepare/averaged/{s}.mean.bw" for s in stage_order()] + [
         "prepare/peaks/union_peaks.bed", "prepare/windows/windows.bed", "prepare/targets/targets.h5",
+        "prepare/windows/windows_summary.tsv", *QC_FILES,
         "train/best.pt", "train/last.pt", "train/metrics.csv", "train/config.json",
         "evaluate/metrics.tsv", "evaluate/metrics.json", "evaluate/predictions.h5",
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
@@ -594,7 +600,8 @@ def test_fasta_sharing_no_contig_fails_in_preflight(tmp_path):
     proc = run_nextflow(launch, "--fasta", str(fasta))
     detail = describe(proc, launch)
     assert proc.returncode != 0, f"the pipeline accepted a FASTA without the bigWigs' contigs\n{detail}"
-    assert "shares no contig name" in proc.stdout, detail
+    # FASTA '1', '2' vs bigWigs 'chr1', ...: the chr-prefix rule names both styles and the fix
+    assert "differ by the 'chr' prefix" in proc.stdout, detail
     traces = trace_files(launch / "results")
     assert traces, f"no execution trace\n{detail}"
     trace = read_trace(traces[-1])
@@ -632,3 +639,60 @@ def test_every_raw_sum_bin_equals_numpy_sum_of_values(outdir):
                          for c, s, e in zip(chrom, start, end, strict=True)])
         np.testing.assert_allclose(raw[:, :, t], want, rtol=1e-5, atol=1e-4, err_msg=f"raw_sums of {stage}")
     assert raw.sum() > 0
+# ---------------------------------------------------------------------------
+# windows summary and prepare/qc (appended; they reuse the one full run)
+# ---------------------------------------------------------------------------
+
+
+def test_windows_summary_matches_windows_bed(outdir):
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    summary = pd.read_csv(outdir / "prepare" / "windows" / "windows_summary.tsv", sep="\t")
+    per_chrom = summary[summary["chrom"] != "all"].set_index("chrom")
+    assert per_chrom["windows"][per_chrom["windows"] > 0].to_dict() == windows[0].value_counts().to_dict()
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    total = summary[(summary["chrom"] == "all") & (summary["split"] == "all")].iloc[0]
+    assert total["peaks"] == len(union)
+    reasons = ["unknown_contig", "not_kept", "excluded", "outside_chromosome", "blacklisted", "duplicate"]
+    assert total["windows"] + total[reasons].sum() == len(union), "every union peak is a window or a reason"
+    assert per_chrom.loc["chrY", "windows"] == 0 and per_chrom.loc["chrY", "split"] == "none"
+
+
+def test_prepare_qc_outputs(outdir):
+    qc = outdir / "prepare" / "qc"
+    for rel in QC_FILES:
+        path = outdir / rel
+        assert path.is_file() and path.stat().st_size > 0, f"{path} missing or empty"
+        if path.suffix == ".png":
+            png_size(path)
+    # replicate concordance: scipy pearsonr on 128-bp bin sums of the replicates over the union peaks
+    union = read_bed3(outdir / "prepare" / "peaks" / "union_peaks.bed")
+    lengths = fai_lengths()
+    bins = sorted({(c, b) for c, s, e in union.itertuples(index=False)
+                   for b in range(int(s) // BIN_SIZE, (int(e) - 1) // BIN_SIZE + 1)})
+    conc = pd.read_csv(qc / "replicate_concordance.tsv", sep="\t")
+    multi = [s for s in stage_order() if len(replicate_bigwigs(s)) > 1]
+    assert sorted(set(conc["stage"])) == sorted(multi)
+    stage = multi[0]
+    sums = {}
+    for rep in replicate_bigwigs(stage):
+        whole = {c: raw_values(rep, c, 0, n) for c, n in lengths.items()}
+        sums[rep.stem.split("_", 1)[1]] = np.array([whole[c][b * BIN_SIZE:(b + 1) * BIN_SIZE].sum() for c, b in bins])
+    for row in conc[conc["stage"] == stage].itertuples():
+        assert row.n_bins == len(bins)
+        assert math.isclose(row.pearson, pearson(sums[row.replicate_a], sums[row.replicate_b]), abs_tol=1e-9)
+    # signal distribution: from targets.h5 directly
+    dist = pd.read_csv(qc / "signal_distribution.tsv", sep="\t")
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        data = {"raw_sums": h5["raw_sums"][...].astype(np.float64), "targets": h5["targets"][...].astype(np.float64)}
+    for t, stage in enumerate(stage_order()):
+        for space, arr in data.items():
+            row = dist[(dist["stage"] == stage) & (dist["space"] == space)].iloc[0]
+            assert row["n_values"] == arr[..., t].size
+            assert math.isclose(row["mean"], arr[..., t].mean(), rel_tol=1e-6)
+            assert math.isclose(row["max"], arr[..., t].max(), rel_tol=1e-6)
+    # windows per split: counted from windows.bed
+    per_split = pd.read_csv(qc / "windows_per_split.tsv", sep="\t")
+    windows = read_windows(outdir / "prepare" / "windows" / "windows.bed")
+    want = windows.groupby([4, 0]).size().to_dict()
+    got = {(r.split, r.chrom): r.windows for r in per_split.itertuples()}
+    assert got == want

@@ -10,7 +10,8 @@ workflow STAGEVEP {
     fasta        // path
 
     main:
-    PREPARE_DATA(samples, stage_order, fasta)
+    def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
+    PREPARE_DATA(samples, stage_order, fasta, blacklist)
     def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
     TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained)
     ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)

@@ -10,6 +10,7 @@ import pandas as pd
 import pybedtools
 
 from stagevep.errors import InputError
+from stagevep.io.files import write_table
 from stagevep.io.peaks import read_peaks
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,5 @@ def union_peaks(inputs: Sequence[str | Path], merge_distance: int = 0) -> pd.Dat
 
 
 def write_bed(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a DataFrame as a headerless tab-separated BED file."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", header=False, index=False)
+    """Write a DataFrame as a headerless tab-separated BED file (atomically)."""
+    write_table(df, path, header=False)

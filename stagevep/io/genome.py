@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import numpy as np
 import pyfaidx
 
 from stagevep.errors import InputError
+
+log = logging.getLogger(__name__)
 
 # Lookup table from ASCII code to one-hot row index (A, C, G, T); everything else -> 4 (all zeros).
 _BASE_INDEX = np.full(256, 4, dtype=np.uint8)
@@ -19,10 +23,32 @@ _ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=
 
 
 def open_fasta(path: str | Path) -> pyfaidx.Fasta:
-    """Open an (optionally bgzipped) FASTA with pyfaidx, building the .fai if needed."""
+    """Open an (optionally bgzipped) FASTA with pyfaidx.
+
+    A missing ``.fai`` index is built beside the FASTA (as ``samtools faidx``
+    would); where that is impossible (read-only directory) the
+    :class:`InputError` says how to build it.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"FASTA file not found: {path}")
+    fai = Path(f"{path}.fai")
+    if not fai.is_file():
+        no_index = (
+            f"the FASTA {path} has no index ({fai.name}) and it cannot be written there"
+            f"{' (directory not writable)' if not os.access(path.parent, os.W_OK) else ''}: build it where you can "
+            f"write with `samtools faidx {path.name}` (bgzipped FASTA: also keep its .gzi) and put it beside the "
+            "FASTA, or copy the FASTA to a writable directory"
+        )
+        if not os.access(path.parent, os.W_OK):
+            raise InputError(no_index)
+        log.info("%s has no .fai index: building %s", path, fai)
+        try:
+            pyfaidx.Faidx(str(path), rebuild=False).close()
+        except (pyfaidx.FastaIndexingError, ValueError) as err:
+            raise InputError(f"cannot index FASTA {path}: {err}. Is it a valid (bgzipped) FASTA?") from err
+        except OSError as err:
+            raise InputError(f"{no_index} ({err})") from err
     try:
         return pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True, rebuild=False)
     except (pyfaidx.FastaIndexingError, ValueError, OSError) as err:
@@ -59,39 +85,84 @@ def one_hot(seq: str | bytes) -> np.ndarray:
     return _ONE_HOT_TABLE[idx]
 
 
+def toggle_chr_prefix(name: str) -> str:
+    """The other naming style of a contig: UCSC ``chr1``/``chrM`` <-> Ensembl ``1``/``MT``."""
+    if name == "chrM":
+        return "MT"
+    if name == "MT":
+        return "chrM"
+    return name[3:] if name.startswith("chr") else "chr" + name
+
+
 def check_contigs_shared(
     fasta_path: str | Path,
     fasta_contigs: Mapping[str, int],
     other_path: str | Path,
     other_contigs: Mapping[str, int] | Iterable[str],
-) -> None:
-    """Fail when a data file shares no contig name with the FASTA, or a shared contig's length differs.
+    require_known: bool = False,
+    lengths_are_bounds: bool = False,
+) -> list[str]:
+    """Check a data file's contig names (and lengths) against the FASTA's.
 
-    ``other_contigs`` is a name -> length mapping (bigWig header) or just names
-    (peak files); lengths are compared only when given.
+    ``other_contigs`` is a name -> length mapping (bigWig/bigBed header) or
+    just names. Rules, each an :class:`InputError` naming both files:
+
+    - a contig absent from the FASTA whose other naming style
+      (:func:`toggle_chr_prefix`) is present: a ``chr``-prefix mismatch,
+      reported with examples and how to fix it (contigs are never renamed
+      silently);
+    - no contig name shared with the FASTA;
+    - with ``require_known``, any contig absent from the FASTA;
+    - a shared contig whose length differs from the FASTA's (a different
+      genome build); with ``lengths_are_bounds`` the values are the largest
+      interval ends in the file and only exceeding the FASTA length fails.
+
+    Returns the file's contigs that are absent from the FASTA (data on them is unused).
     """
     names = list(other_contigs)
-    shared = [c for c in names if c in fasta_contigs]
-    if not shared:
-        hint = ""
-        if any(("chr" + c) in fasta_contigs for c in names) or any(
-            c.startswith("chr") and c[3:] in fasta_contigs for c in names
-        ):
-            hint = (
-                " The names differ only by a 'chr' prefix (UCSC 'chr1' vs Ensembl '1'): "
-                "rename the contigs of one file so both use the same style."
-            )
+    missing = [c for c in names if c not in fasta_contigs]
+    renamed = [c for c in missing if toggle_chr_prefix(c) in fasta_contigs]
+    if renamed:
+        ours, theirs = renamed[0], toggle_chr_prefix(renamed[0])
+        add = not ours.startswith("chr")
+        sed = r"sed -E 's/^([0-9]+|X|Y|MT)\b/chr\1/; s/^chrMT\b/chrM/'" if add else r"sed -E 's/^chrM\b/MT/; s/^chr//'"
+        raise InputError(
+            f"contig names of {other_path} and the FASTA {fasta_path} differ by the 'chr' prefix: "
+            f"{len(renamed)} contig(s) such as {', '.join(repr(c) for c in renamed[:3])} are "
+            f"{', '.join(repr(toggle_chr_prefix(c)) for c in renamed[:3])} in the FASTA. stagevep does not rename "
+            f"contigs (that is only safe for the same genome build). Rename the file's contigs, e.g. "
+            f"{ours!r} -> {theirs!r}: for a BED/narrowPeak, `{sed} in.bed > out.bed`; for a bigWig, "
+            f"`bigWigToBedGraph in.bw in.bedGraph`, the same sed, then `cut -f1,2 genome.fa.fai > chrom.sizes` "
+            f"and `bedGraphToBigWig out.bedGraph chrom.sizes out.bw`. Or use a FASTA with the file's naming style."
+        )
+    if len(missing) == len(names):
         raise InputError(
             f"{other_path} shares no contig name with the FASTA {fasta_path}: "
-            f"it has {_examples(names)}, the FASTA has {_examples(list(fasta_contigs))}.{hint}"
+            f"it has {_examples(names)}, the FASTA has {_examples(list(fasta_contigs))}. "
+            "Are they from the same genome and naming scheme?"
+        )
+    if require_known and missing:
+        raise InputError(
+            f"{other_path} names {len(missing)} contig(s) absent from the FASTA {fasta_path}: "
+            f"{_examples(missing)}. Remove those lines (e.g. `grep -v -w -e {missing[0]} ...`) or use the "
+            "FASTA the file was made for."
         )
     if isinstance(other_contigs, Mapping):
-        for c in shared:
-            if int(other_contigs[c]) != int(fasta_contigs[c]):
+        for c in names:
+            if c in missing:
+                continue
+            theirs_len, fasta_len = int(other_contigs[c]), int(fasta_contigs[c])
+            if lengths_are_bounds and theirs_len > fasta_len:
                 raise InputError(
-                    f"contig {c} is {other_contigs[c]} bp in {other_path} but {fasta_contigs[c]} bp "
+                    f"{other_path} has intervals on {c} up to {theirs_len} bp, but {c} is {fasta_len} bp in the "
+                    f"FASTA {fasta_path}: the files come from different genome builds."
+                )
+            if not lengths_are_bounds and theirs_len != fasta_len:
+                raise InputError(
+                    f"contig {c} is {theirs_len} bp in {other_path} but {fasta_len} bp "
                     f"in the FASTA {fasta_path}: the files come from different genome builds."
                 )
+    return missing
 
 
 def _examples(names: list[str], n: int = 4) -> str:

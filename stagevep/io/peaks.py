@@ -29,22 +29,27 @@ def peak_format(path: str | Path) -> str:
     )
 
 
-def read_peaks(path: str | Path) -> pd.DataFrame:
-    """Read the first three columns of a peak file.
+def read_peaks(path: str | Path, kind: str = "peak file") -> pd.DataFrame:
+    """Read the first three columns of a peak (or other BED-like) file.
 
     Returns a DataFrame with columns ``chrom`` (str), ``start``, ``end`` (int64,
     0-based half-open), in file order. Comment, ``track`` and ``browser`` lines
-    are skipped. An empty file or a malformed line is an :class:`InputError`.
+    are skipped. An empty file, a malformed line, a negative start or
+    ``start >= end`` is an :class:`InputError` naming the file (and line);
+    ``kind`` names the file's role in those messages (``"blacklist"``).
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"peak file not found: {path}")
+        raise InputError(f"{kind} not found: {path}")
     if peak_format(path) == "bigbed":
         rows = _read_bigbed(path)
     else:
         rows = _read_text_peaks(path)
     if not rows:
-        raise InputError(f"peak file {path} contains no peaks")
+        raise InputError(
+            f"{kind} {path} contains no peaks (only blank, comment, 'track' or 'browser' lines): "
+            "check that the file is complete and is the one you meant"
+        )
     df = pd.DataFrame(rows, columns=["chrom", "start", "end"])
     return df.astype({"chrom": str, "start": "int64", "end": "int64"})
 
@@ -64,8 +69,13 @@ def _read_text_peaks(path: Path) -> list[tuple[str, int, int]]:
                     start, end = int(fields[1]), int(fields[2])
                 except ValueError as err:
                     raise InputError(f"{path} line {lineno}: start/end are not integers: {line.strip()!r}") from err
-                if start < 0 or end <= start:
-                    raise InputError(f"{path} line {lineno}: invalid interval {start}-{end}")
+                if start < 0:
+                    raise InputError(f"{path} line {lineno}: negative start {start}; BED starts are 0-based, >= 0")
+                if end <= start:
+                    raise InputError(
+                        f"{path} line {lineno}: start {start} is not before end {end}; BED intervals are "
+                        "0-based half-open with start < end (are the columns swapped?)"
+                    )
                 rows.append((fields[0], start, end))
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read peak file {path}: {err}") from err
@@ -81,9 +91,6 @@ def _read_bigbed(path: Path) -> list[tuple[str, int, int]]:
     return rows
 
 
-def peak_contigs(path: str | Path) -> dict[str, int] | list[str]:
-    """Contigs of a peak file: name -> length for bigBed (from its header), else names used."""
-    if peak_format(path) == "bigbed":
-        with open_bbi(path, "bigBed") as bb:
-            return dict(bb.chroms())
-    return list(dict.fromkeys(read_peaks(path)["chrom"]))
+def max_ends(intervals: pd.DataFrame) -> dict[str, int]:
+    """Contig -> largest interval end of a ``chrom, start, end`` DataFrame, in order of first appearance."""
+    return {str(c): int(e) for c, e in intervals.groupby("chrom", sort=False)["end"].max().items()}

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from stagevep.plots import save_figure
 from stagevep.variants.stats import score_metrics
 
 
@@ -35,7 +36,7 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
     _violin_with_points(ax, [usable.loc[usable["group"] == g, "score"].to_numpy() for g in groups], groups)
     ax.set_ylabel("score (max over stages of mean |log2FC|)")
     ax.set_title("Variant effect score by group")
-    written.append(_save(fig, out / "score_by_group"))
+    written.append(save_figure(fig, out / "score_by_group")[0])
 
     stages = [m for m in score_metrics(usable) if m != "score"]
     fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.8), sharey=True, squeeze=False)
@@ -44,13 +45,5 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
         ax.set_title(metric.removesuffix("_abs_log2fc"))
     axes[0][0].set_ylabel("mean |log2FC| over central bins")
     fig.suptitle("Per-stage variant effect by group")
-    written.append(_save(fig, out / "per_stage_by_group"))
+    written.append(save_figure(fig, out / "per_stage_by_group")[0])
     return written
-
-
-def _save(fig: plt.Figure, stem: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(stem.with_suffix(".png"), dpi=120)
-    fig.savefig(stem.with_suffix(".pdf"))
-    plt.close(fig)
-    return stem.with_suffix(".png")

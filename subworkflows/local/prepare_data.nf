@@ -3,18 +3,20 @@ include { AVERAGE_BIGWIGS } from '../../modules/local/average_bigwigs'
 include { UNION_PEAKS     } from '../../modules/local/union_peaks'
 include { MAKE_WINDOWS    } from '../../modules/local/make_windows'
 include { MAKE_TARGETS    } from '../../modules/local/make_targets'
+include { PREPARE_QC      } from '../../modules/local/prepare_qc'
 
-// samplesheet rows -> preflight -> per-stage averaged bigWigs + union peaks -> windows -> targets.h5
+// samplesheet rows -> preflight -> per-stage averaged bigWigs + union peaks -> windows -> targets.h5 -> QC
 workflow PREPARE_DATA {
     take:
     samples      // list of [meta (id, stage, replicate), bigwig, peaks], already validated
     stage_order  // list of stage names in order of first appearance (= track order)
     fasta        // path
+    blacklist    // path, or [] for none
 
     main:
     ch_versions = Channel.empty()
 
-    PREFLIGHT(fasta, samples.collect { it[1] }, samples.collect { it[2] })
+    PREFLIGHT(fasta, samples.collect { it[1] }, samples.collect { it[2] }, blacklist)
     ch_versions = ch_versions.mix(PREFLIGHT.out.versions)
 
     // heavy work starts only once the preflight has passed
@@ -27,7 +29,7 @@ workflow PREPARE_DATA {
     UNION_PEAKS(PREFLIGHT.out.ok.map { [[id: 'stagevep'], samples.collect { it[2] }] })
     ch_versions = ch_versions.mix(UNION_PEAKS.out.versions)
 
-    MAKE_WINDOWS(UNION_PEAKS.out.bed, fasta)
+    MAKE_WINDOWS(UNION_PEAKS.out.bed, fasta, blacklist)
     ch_versions = ch_versions.mix(MAKE_WINDOWS.out.versions)
 
     ch_tracks = AVERAGE_BIGWIGS.out.bigwig
@@ -36,9 +38,18 @@ workflow PREPARE_DATA {
     MAKE_TARGETS(MAKE_WINDOWS.out.bed, ch_tracks, fasta)
     ch_versions = ch_versions.mix(MAKE_TARGETS.out.versions)
 
+    // QC of the replicates (over the union peaks), the targets and the split
+    ch_qc_inputs = UNION_PEAKS.out.bed
+        .join(MAKE_WINDOWS.out.bed)
+        .join(MAKE_TARGETS.out.targets)
+    ch_replicates = [samples.collect { [it[0].stage, it[0].replicate] }, samples.collect { it[1] }]
+    PREPARE_QC(ch_qc_inputs, ch_replicates)
+    ch_versions = ch_versions.mix(PREPARE_QC.out.versions)
+
     emit:
     targets  = MAKE_TARGETS.out.targets      // [meta, targets.h5]
     windows  = MAKE_WINDOWS.out.bed          // [meta, windows.bed]
+    qc       = PREPARE_QC.out.qc             // [meta, qc/]
     bigwigs  = AVERAGE_BIGWIGS.out.bigwig    // [meta (stage), mean.bw]
     versions = ch_versions
 }

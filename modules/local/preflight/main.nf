@@ -7,14 +7,16 @@ process PREFLIGHT {
     path fasta
     path bigwigs, stageAs: 'bigwig*/*'
     path peaks, stageAs: 'peaks*/*'
+    path blacklist, stageAs: 'blacklist/*'  // [] when there is none
 
     output:
     path 'preflight.ok', emit: ok
     path 'versions.yml', emit: versions
 
     script:
+    def bl = blacklist ? "--blacklist ${blacklist}" : ''
     """
-    check_inputs.py --fasta ${fasta} --bigwigs ${bigwigs} --peaks ${peaks}
+    check_inputs.py --fasta ${fasta} --bigwigs ${bigwigs} --peaks ${peaks} ${bl}
     touch preflight.ok
     software_versions.py --process ${task.process} > versions.yml
     """
