@@ -12,7 +12,7 @@ workflow STAGEVEP {
     main:
     PREPARE_DATA(samples, stage_order, fasta)
     def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
-    TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained)
+    TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained, stage_order)
     ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
 
     if (params.variants) {
