@@ -102,7 +102,7 @@ def plot_track_panels(
         fig, axes = plt.subplots(len(tracks), 1, figsize=panel_size(len(tracks)), sharex=True, squeeze=False)
         for t, (ax, track) in enumerate(zip(axes[:, 0], tracks, strict=True)):
             ax.fill_between(x, obs[i, :, t], step="mid", color="0.6", label="observed")
-            ax.plot(x, pred[i, :, t], color="tab:red", lw=1, label="predicted")
+            ax.step(x, pred[i, :, t], where="mid", color="tab:red", lw=1, label="predicted")
             ax.set_ylabel(track, rotation=0, ha="right", va="center")
             ax.margins(x=0)
         axes[0, 0].legend(loc="upper right", fontsize=8, ncol=2, frameon=False)
