@@ -366,14 +366,15 @@ def test_evaluation_metrics(outdir):
     stages = stage_order()
     metrics = pd.read_csv(outdir / "evaluate" / "metrics.tsv", sep="\t", keep_default_na=False,
                           na_values=["NA", "nan", "NaN"])
+    summary = json.loads((outdir / "evaluate" / "metrics.json").read_text())
+    for m, t, v, p, s in metrics[["metric", "track", "value", "prediction", "space"]].itertuples(index=False):
+        assert math.isclose(summary["metrics"][p][s][m][t], v, rel_tol=1e-5, abs_tol=1e-6), f"{p}/{s}/{m}/{t}"
+    metrics = metrics[(metrics["prediction"] == "forward") & (metrics["space"] == "transformed")]
     for name in ("mean_window_pearson", "pearson_all_bins"):
         rows = metrics[metrics["metric"] == name]
         assert sorted(rows["track"]) == sorted(stages + ["all"]), f"{name}: tracks {list(rows['track'])}"
         values = rows["value"].to_numpy(dtype=float)
         assert np.isfinite(values).all() and (np.abs(values) <= 1).all(), f"{name}: {values}"
-    summary = json.loads((outdir / "evaluate" / "metrics.json").read_text())
-    for m, t, v in metrics[["metric", "track", "value"]].itertuples(index=False):
-        assert math.isclose(summary["metrics"][f"{m}/{t}"], v, rel_tol=1e-5, abs_tol=1e-6), f"{m}/{t}"
 
     with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
         split = h5["split"].asstr()[...]
@@ -513,7 +514,11 @@ def test_stub_run_publishes_every_output(tmp_path):
         "prepare/peaks/union_peaks.bed", "prepare/windows/windows.bed", "prepare/targets/targets.h5",
         "prepare/windows/windows_summary.tsv", *QC_FILES,
         "train/best.pt", "train/last.pt", "train/metrics.csv", "train/config.json",
-        "evaluate/metrics.tsv", "evaluate/metrics.json", "evaluate/predictions.h5",
+        "evaluate/metrics.tsv", "evaluate/metrics.json", "evaluate/predictions.h5", "evaluate/window_metrics.tsv",
+    ] + [f"evaluate/bigwig/{s}.pred.bw" for s in stage_order()] + [
+        f"evaluate/plots/scatter_{s}.{ext}" for s in stage_order() for ext in ("png", "pdf")] + [
+        f"evaluate/plots/{k}.{ext}" for k in ("window_pearson", "tracks_best", "tracks_median", "tracks_worst")
+        for ext in ("png", "pdf")] + [
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
         "pipeline_info/software_versions.yml",
     ]
@@ -696,3 +701,78 @@ def test_prepare_qc_outputs(outdir):
     want = windows.groupby([4, 0]).size().to_dict()
     got = {(r.split, r.chrom): r.windows for r in per_split.itertuples()}
     assert got == want
+# ---------------------------------------------------------------------------
+# evaluation outputs (issue 5): RC averaging, raw space, predicted bigWigs, plots
+# ---------------------------------------------------------------------------
+
+
+def test_evaluation_rc_average_and_raw_space_metrics(outdir):
+    """-profile test sets --rc_average: plain and RC-averaged metrics, each in both spaces, agree with scipy."""
+    stages = stage_order()
+    metrics = pd.read_csv(outdir / "evaluate" / "metrics.tsv", sep="\t", keep_default_na=False,
+                          na_values=["NA", "nan", "NaN"])
+    assert set(metrics["prediction"]) == {"forward", "rc_average"}
+    assert set(metrics["space"]) == {"transformed", "raw"}
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        test_idx = np.flatnonzero(h5["split"].asstr()[...] == "test")
+        obs = {"transformed": h5["targets"][...][test_idx], "raw": h5["raw_sums"][...][test_idx]}
+    with h5py.File(outdir / "evaluate" / "predictions.h5", "r") as h5:
+        pred = {"forward": h5["predictions"][...], "rc_average": h5["predictions_rc_average"][...]}
+    assert not np.allclose(pred["forward"], pred["rc_average"])
+    value = {tuple(k): v for *k, v in metrics[["prediction", "space", "metric", "track", "value"]]
+             .itertuples(index=False)}
+    for name, p in pred.items():
+        for space, o in obs.items():
+            q = p.astype(np.float64)  # float32 sums of near-constant predictions lose digits
+            q = np.expm1(q) if space == "raw" else q
+            o = o.astype(np.float64)
+            for t, stage in enumerate(stages):
+                assert value[(name, space, "pearson_all_bins", stage)] == pytest.approx(
+                    pearson(q[..., t].ravel(), o[..., t].ravel()), abs=1e-4), (name, space, stage)
+                assert value[(name, space, "spearman_all_bins", stage)] == pytest.approx(
+                    stats.spearmanr(q[..., t].ravel(), o[..., t].ravel()).statistic, abs=1e-4), (name, space, stage)
+                assert value[(name, space, "pearson_window_totals", stage)] == pytest.approx(
+                    pearson(q[..., t].sum(1), o[..., t].sum(1)), abs=1e-4), (name, space, stage)
+                dev_q = q.sum(1)[:, t] - q.sum(1).mean(1)
+                dev_o = o.sum(1)[:, t] - o.sum(1).mean(1)
+                assert value[(name, space, "stage_specificity", stage)] == pytest.approx(
+                    pearson(dev_q, dev_o), abs=1e-4), (name, space, stage)
+
+
+def test_predicted_bigwigs_open_and_match_predictions(outdir):
+    stages = stage_order()
+    with h5py.File(outdir / "evaluate" / "predictions.h5", "r") as h5:
+        pred = h5["predictions_rc_average"][...]
+        chrom, start, end = h5["chrom"].asstr()[...], h5["start"][...], h5["end"][...]
+    signal = np.expm1(pred.astype(np.float64)) / BIN_SIZE
+    for t, stage in enumerate(stages):
+        path = outdir / "evaluate" / "bigwig" / f"{stage}.pred.bw"
+        bw = pyBigWig.open(str(path))
+        try:
+            assert bw.chroms() == fai_lengths()
+            for i in (0, len(pred) - 1):
+                # independent: per base, the mean over every evaluated window covering it
+                cover = np.flatnonzero((chrom == chrom[i]) & (start < end[i]) & (end > start[i]))
+                total, count = np.zeros(end[i] - start[i]), np.zeros(end[i] - start[i])
+                for j in cover:
+                    lo, hi = max(start[i], start[j]), min(end[i], end[j])
+                    total[lo - start[i]:hi - start[i]] += np.repeat(signal[j, :, t], BIN_SIZE)[
+                        lo - start[j]:hi - start[j]]
+                    count[lo - start[i]:hi - start[i]] += 1
+                got = bw.values(str(chrom[i]), int(start[i]), int(end[i]), numpy=True)
+                np.testing.assert_allclose(got, total / count, rtol=1e-5, err_msg=f"{stage} window {i}")
+        finally:
+            bw.close()
+
+
+def test_evaluation_plots_for_every_stage(outdir):
+    plots = outdir / "evaluate" / "plots"
+    stems = [f"scatter_{s}" for s in stage_order()] + ["window_pearson", "tracks_best", "tracks_median",
+                                                      "tracks_worst"]
+    for stem in stems:
+        width, height = png_size(plots / f"{stem}.png")
+        assert width >= 400 and height >= 250, f"{stem}.png is {width}x{height}"
+        assert (plots / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-", f"{stem}.pdf"
+    window_table = pd.read_csv(outdir / "evaluate" / "window_metrics.tsv", sep="\t")
+    with h5py.File(outdir / "evaluate" / "predictions.h5", "r") as h5:
+        assert len(window_table) == len(h5["chrom"])

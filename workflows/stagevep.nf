@@ -13,7 +13,7 @@ workflow STAGEVEP {
     def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
     PREPARE_DATA(samples, stage_order, fasta, blacklist)
     def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
-    TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained)
+    TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained, stage_order)
     ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
 
     if (params.variants) {

@@ -1,8 +1,26 @@
-"""Correlation metrics between predicted and observed binned signal."""
+"""Correlation metrics between predicted and observed binned signal.
+
+All functions take ``pred`` and ``obs`` of shape ``(N, n_bins, n_tracks)``
+(windows, bins, stages) and are pure numpy/scipy; ``docs/output.md`` gives
+each formula.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from stagevep.errors import InputError
+
+#: Metrics in the order they are reported.
+METRICS = (
+    "mean_window_pearson",
+    "pearson_all_bins",
+    "spearman_all_bins",
+    "pearson_window_totals",
+    "stage_specificity",
+)
 
 
 def per_window_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
@@ -11,29 +29,117 @@ def per_window_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     ``pred`` and ``obs`` are ``(N, n_bins, n_tracks)``; returns ``(N, n_tracks)``.
     A window whose observed or predicted track is constant gives NaN.
     """
-    p = pred.astype(np.float64) - pred.mean(axis=1, keepdims=True)
-    o = obs.astype(np.float64) - obs.mean(axis=1, keepdims=True)
+    p = pred.astype(np.float64) - pred.mean(axis=1, keepdims=True, dtype=np.float64)
+    o = obs.astype(np.float64) - obs.mean(axis=1, keepdims=True, dtype=np.float64)
     num = (p * o).sum(axis=1)
     den = np.sqrt((p**2).sum(axis=1) * (o**2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
 
-def seed_metric(pred: np.ndarray, obs: np.ndarray) -> float:
-    """The seed's figure: per window, Pearson across bins per track averaged over tracks; then mean over windows.
+def column_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``(n, k)`` arrays: ``(k,)``; NaN for a constant column."""
+    return per_window_pearson(pred[None], obs[None])[0]
+
+
+def window_mean_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Per window, the Pearson across bins averaged over tracks: ``(N,)``.
 
     Tracks with an undefined (NaN) correlation are left out of a window's
-    average, and windows with no defined track are left out of the mean.
+    average; a window with no defined track is NaN.
     """
     r = per_window_pearson(pred, obs)
     defined = ~np.isnan(r)
-    per_window = np.where(defined.any(axis=1), np.nansum(r, axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
+    return np.where(defined.any(axis=1), np.nansum(r, axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
+
+
+def seed_metric(pred: np.ndarray, obs: np.ndarray) -> float:
+    """The seed's figure: the mean over windows of :func:`window_mean_pearson` (NaN windows left out)."""
+    per_window = window_mean_pearson(pred, obs)
     return float(np.nanmean(per_window)) if np.any(~np.isnan(per_window)) else float("nan")
 
 
 def pearson_all_bins(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     """Pearson over all bins of all windows concatenated, per track: ``(n_tracks,)``."""
     n_tracks = pred.shape[-1]
-    p = pred.reshape(-1, n_tracks)
-    o = obs.reshape(-1, n_tracks)
-    return per_window_pearson(p[None], o[None])[0]
+    return column_pearson(pred.reshape(-1, n_tracks), obs.reshape(-1, n_tracks))
+
+
+def spearman_all_bins(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Spearman over all bins of all windows concatenated, per track: ``(n_tracks,)``.
+
+    Pearson of the ranks, ties given their average rank.
+    """
+    n_tracks = pred.shape[-1]
+    p = rankdata(pred.reshape(-1, n_tracks), axis=0)
+    o = rankdata(obs.reshape(-1, n_tracks), axis=0)
+    return column_pearson(p, o)
+
+
+def window_totals(x: np.ndarray) -> np.ndarray:
+    """Sum over the bins of each window and track: ``(N, n_bins, n_tracks)`` -> float64 ``(N, n_tracks)``."""
+    return x.sum(axis=1, dtype=np.float64)
+
+
+def pearson_window_totals(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Pearson, across windows, of the window totals per track (enhancer-level activity): ``(n_tracks,)``."""
+    return column_pearson(window_totals(pred), window_totals(obs))
+
+
+def stage_deviation(x: np.ndarray) -> np.ndarray:
+    """Window totals minus their mean over tracks: ``(N, n_bins, n_tracks)`` -> ``(N, n_tracks)``."""
+    totals = window_totals(x)
+    return totals - totals.mean(axis=1, keepdims=True)
+
+
+def stage_specificity(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Pearson, across windows, of each track's total minus the mean total over tracks: ``(n_tracks,)``.
+
+    A model that only learns where enhancers are (the same profile for every
+    stage) scores near 0; one that ranks the stages within each window right
+    scores near 1. Undefined (NaN) with a single track.
+    """
+    return column_pearson(stage_deviation(pred), stage_deviation(obs))
+
+
+def metric_table(pred: np.ndarray, obs: np.ndarray, tracks: list[str]) -> pd.DataFrame:
+    """Every metric of :data:`METRICS` per track and for ``all`` tracks.
+
+    Returns columns ``metric, track, value``. ``all`` is the seed's figure for
+    ``mean_window_pearson`` and the mean over tracks of the per-track values
+    for the others.
+    """
+    if pred.shape != obs.shape or pred.shape[-1] != len(tracks):
+        raise ValueError(f"predictions {pred.shape}, observations {obs.shape} and {len(tracks)} tracks disagree")
+    per_window = per_window_pearson(pred, obs)
+    per_track = {
+        "mean_window_pearson": np.array([_mean_defined(per_window[:, t]) for t in range(len(tracks))]),
+        "pearson_all_bins": pearson_all_bins(pred, obs),
+        "spearman_all_bins": spearman_all_bins(pred, obs),
+        "pearson_window_totals": pearson_window_totals(pred, obs),
+        "stage_specificity": stage_specificity(pred, obs),
+    }
+    rows = []
+    for name in METRICS:
+        values = per_track[name]
+        rows += [(name, track, float(v)) for track, v in zip(tracks, values, strict=True)]
+        overall = seed_metric(pred, obs) if name == "mean_window_pearson" else _mean_defined(values)
+        rows.append((name, "all", overall))
+    return pd.DataFrame(rows, columns=["metric", "track", "value"])
+
+
+def to_raw(pred: np.ndarray, transform: str) -> np.ndarray:
+    """Predictions back in the space of the raw per-bin sums, float64 of the same shape.
+
+    ``log1p`` targets: ``expm1(pred)`` (the per-window percentile clip of the
+    targets is not undone: it cannot be); ``none``: unchanged.
+    """
+    if transform == "log1p":
+        return np.expm1(pred.astype(np.float64))
+    if transform in ("none", "identity"):
+        return pred.astype(np.float64)
+    raise InputError(f"unknown target transform {transform!r} in the targets file: expected log1p or none")
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else float("nan")

@@ -1,22 +1,61 @@
-"""Evaluate a checkpoint on one split of ``targets.h5``."""
+"""Evaluate a checkpoint on one split of ``targets.h5``: metrics, predictions, bigWigs and plots."""
 
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
 
+from stagevep import __version__
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import pearson_all_bins, per_window_pearson, seed_metric
-from stagevep.io.hdf5 import read_targets, write_targets
+from stagevep.evaluate.metrics import metric_table, per_window_pearson, seed_metric, to_raw, window_mean_pearson
+from stagevep.evaluate.tracks import per_base_signal, write_prediction_bigwigs
+from stagevep.io.genome import fasta_lengths
+from stagevep.io.hdf5 import TargetSet, read_targets, write_targets
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.predict import predict_batches, resolve_device
+from stagevep.plots.evaluate import plot_evaluation
 
 log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["split", "prediction", "space", "metric", "track", "value", "n_windows"]
+
+
+def check_compatible(ckpt: dict[str, Any], data: TargetSet, checkpoint: str | Path, targets: str | Path) -> None:
+    """Reject a checkpoint whose tracks, geometry or target transform disagree with the targets file.
+
+    The message names both files and both values.
+    """
+    geometry = checkpoint_geometry(ckpt)
+    problems = []
+    if list(ckpt["tracks"]) != data.tracks:
+        problems.append(f"tracks {list(ckpt['tracks'])} in the checkpoint but {data.tracks} in the targets")
+    if geometry != data.geometry:
+        problems.append(f"geometry {geometry.to_dict()} in the checkpoint but {data.geometry.to_dict()} in the targets")
+    ckpt_transform = (ckpt.get("target_transform") or {}).get("transform")
+    if ckpt_transform is not None and ckpt_transform != data.attrs.get("transform"):
+        problems.append(f"target transform {ckpt_transform!r} in the checkpoint but "
+                        f"{data.attrs.get('transform')!r} in the targets")
+    if problems:
+        raise InputError(
+            f"checkpoint {checkpoint} does not match targets {targets}: " + "; ".join(problems)
+            + ". Evaluate a checkpoint with the targets file it was trained on (same stages, in the same order, "
+            "and the same window geometry)."
+        )
+
+
+def read_raw_sums(path: str | Path, idx: np.ndarray) -> np.ndarray | None:
+    """``raw_sums`` ``(len(idx), n_bins, n_tracks)`` of the rows ``idx`` of ``targets.h5``; None if absent."""
+    with h5py.File(path, "r") as h5:
+        if "raw_sums" not in h5:
+            return None
+        return h5["raw_sums"][...][idx]
 
 
 def evaluate(
@@ -28,57 +67,119 @@ def evaluate(
     batch_size: int = 4,
     device: str = "auto",
     precision: str = "auto",
+    rc_average: bool = False,
 ) -> pd.DataFrame:
-    """Predict the windows of ``split`` and write ``metrics.tsv``, ``metrics.json`` and ``predictions.h5``.
+    """Predict the windows of ``split`` and write every evaluation output into ``out_dir``.
 
-    Metrics: ``mean_window_pearson`` (the seed's figure; per track, the mean over
-    windows of the Pearson across bins) and ``pearson_all_bins`` (Pearson over
-    all bins of the split concatenated). Returns the metrics table.
+    Outputs (``docs/output.md`` defines each): ``metrics.tsv``,
+    ``metrics.json``, ``window_metrics.tsv``, ``predictions.h5``,
+    ``bigwig/<stage>.pred.bw`` and ``plots/``. Metrics are computed for the
+    plain (``forward``) predictions, and with ``rc_average`` also for the
+    reverse-complement averaged ones (``rc_average``) from the same forward
+    passes; each in the ``transformed`` target space and, where ``targets.h5``
+    has ``raw_sums``, in the ``raw`` space. The per-window table, bigWigs and
+    plots use the reverse-complement averaged predictions when ``rc_average``
+    is set, else the plain ones. Returns the metrics table.
     """
     dev = resolve_device(device)
     model, ckpt = load_checkpoint(checkpoint, dev)
     data = read_targets(targets)
-    geometry = checkpoint_geometry(ckpt)
-    if list(ckpt["tracks"]) != data.tracks or geometry != data.geometry:
-        raise InputError(
-            f"checkpoint {checkpoint} (tracks {ckpt['tracks']}, geometry {geometry.to_dict()}) does not match "
-            f"targets {targets} (tracks {data.tracks}, geometry {data.geometry.to_dict()})"
-        )
+    check_compatible(ckpt, data, checkpoint, targets)
+    transform = data.attrs.get("transform")
+    if transform is None:
+        raise InputError(f"{targets} has no 'transform' attribute: remake it with make_targets.py")
     idx = data.split_index(split)
     if len(idx) == 0:
-        raise InputError(f"{targets} has no windows in split {split!r}")
+        raise InputError(f"{targets} has no windows in split {split!r}: choose another --split")
     windows = data.windows.iloc[idx].reset_index(drop=True)
     obs = data.targets[idx]
-    ds = WindowDataset(fasta, windows, None, geometry)
-    pred = predict_batches(model, ds.onehot_batches(batch_size), dev, precision,
-                           total=-(-len(ds) // batch_size), desc="evaluate")
+    raw_obs = read_raw_sums(targets, idx)
+    if raw_obs is None:
+        log.warning("%s has no raw_sums dataset: raw-space metrics are left out", targets)
+    geometry = data.geometry
 
-    per_window = per_window_pearson(pred, obs)
-    all_bins = pearson_all_bins(pred, obs)
-    rows = []
-    for t, track in enumerate(data.tracks):
-        rows.append(("mean_window_pearson", track, float(np.nanmean(per_window[:, t]))))
-        rows.append(("pearson_all_bins", track, float(all_bins[t])))
-    overall = seed_metric(pred, obs)
-    rows.append(("mean_window_pearson", "all", overall))
-    rows.append(("pearson_all_bins", "all", float(np.nanmean(all_bins))))
-    metrics = pd.DataFrame(rows, columns=["metric", "track", "value"])
+    ds = WindowDataset(fasta, windows, None, geometry)
+    n_batches = -(-len(ds) // batch_size)
+    if rc_average:
+        averaged, forward = predict_batches(model, ds.onehot_batches(batch_size), dev, precision, total=n_batches,
+                                            desc="evaluate", rc_average=True, with_forward=True)
+        predictions = {"forward": forward, "rc_average": averaged}
+    else:
+        forward = predict_batches(model, ds.onehot_batches(batch_size), dev, precision, total=n_batches,
+                                  desc="evaluate")
+        predictions = {"forward": forward}
+    primary_name = "rc_average" if rc_average else "forward"
+    primary = predictions[primary_name]
+
+    tables = []
+    for name, pred in predictions.items():
+        spaces = {"transformed": (pred, obs)}
+        if raw_obs is not None:
+            spaces["raw"] = (to_raw(pred, transform), raw_obs)
+        for space, (p, o) in spaces.items():
+            table = metric_table(p, o, data.tracks)
+            table.insert(0, "space", space)
+            table.insert(0, "prediction", name)
+            tables.append(table)
+    metrics = pd.concat(tables, ignore_index=True)
     metrics.insert(0, "split", split)
     metrics["n_windows"] = len(idx)
+    metrics = metrics[METRIC_COLUMNS]
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    metrics.to_csv(out / "metrics.tsv", sep="\t", index=False, float_format="%.6g")
+    per_window = per_window_pearson(primary, obs)
+    score = window_mean_pearson(primary, obs)
+    window_table = windows[["chrom", "start", "end"]].copy()
+    for t, track in enumerate(data.tracks):
+        window_table[f"{track}_pearson"] = per_window[:, t]
+    window_table["mean_pearson"] = score
+    _write_text(out / "window_metrics.tsv", window_table.to_csv(sep="\t", index=False, float_format="%.6g",
+                                                                na_rep="NA"))
+
+    extra = {"predictions_rc_average": predictions["rc_average"]} if rc_average else None
+    write_targets(out / "predictions.h5", forward, windows, data.tracks, geometry,
+                  {"split": split, "checkpoint": str(checkpoint), "transform": transform,
+                   "rc_average": rc_average, "stagevep_version": __version__},
+                  dataset="predictions", extra=extra)
+    write_prediction_bigwigs(per_base_signal(primary, transform, geometry.bin_size), windows, data.tracks,
+                             fasta_lengths(fasta), geometry.bin_size, out / "bigwig")
+    plot_evaluation(primary, obs, windows, data.tracks, per_window, score, geometry.bin_size, out / "plots")
+
+    _write_text(out / "metrics.tsv", metrics.to_csv(sep="\t", index=False, float_format="%.6g", na_rep="NA"))
     summary = {
         "split": split,
         "n_windows": int(len(idx)),
-        "checkpoint": str(checkpoint),
-        "targets": str(targets),
-        "metrics": {f"{m}/{t}": v for _, m, t, v, _ in metrics.itertuples(index=False)},
+        "rc_average": rc_average,
+        "checkpoint": {"path": str(checkpoint), "step": ckpt.get("step"), "val_loss": ckpt.get("val_loss"),
+                       "tracks": list(ckpt["tracks"]), "geometry": geometry.to_dict(),
+                       "stagevep_version": ckpt.get("stagevep_version")},
+        "targets": {"path": str(targets), "transform": transform,
+                    "clip_percentile": data.attrs.get("clip_percentile"), "fasta": data.attrs.get("fasta"),
+                    "raw_sums": raw_obs is not None},
+        "fasta": str(fasta),
+        "stagevep_version": __version__,
+        "metrics": _nested(metrics),
     }
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_targets(out / "predictions.h5", pred, windows, data.tracks, geometry,
-                  {"split": split, "checkpoint": str(checkpoint)}, dataset="predictions")
-    log.info("%s split: seed metric (mean per-window Pearson) %.4f over %d windows",
-             split, overall, len(idx))
+    _write_text(out / "metrics.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
+    log.info("%s split: seed metric (mean per-window Pearson) %.4f over %d windows (%s predictions)",
+             split, seed_metric(primary, obs), len(idx), primary_name)
     return metrics
+
+
+def _nested(metrics: pd.DataFrame) -> dict[str, Any]:
+    """``{prediction: {space: {metric: {track: value}}}}`` with NaN as None (JSON null)."""
+    nested: dict[str, Any] = {}
+    for pred, space, metric, track, value in metrics[["prediction", "space", "metric", "track", "value"]].itertuples(
+        index=False
+    ):
+        nested.setdefault(pred, {}).setdefault(space, {}).setdefault(metric, {})[track] = (
+            None if np.isnan(value) else float(value)
+        )
+    return nested
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -11,12 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
 from stagevep.io.files import atomic_path  # noqa: E402
 
 
-def save_figure(fig: plt.Figure, stem: str | Path) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` (120 dpi) and ``stem.pdf`` atomically, close it; returns both paths."""
+def save_figure(fig: plt.Figure, stem: str | Path, dpi: int = 120) -> list[Path]:
+    """Save ``fig`` as ``stem.png`` (figsize x ``dpi`` pixels) and ``stem.pdf`` atomically, close it.
+
+    Returns both paths, PNG first.
+    """
     if fig.get_layout_engine() is None:
         fig.tight_layout()
     paths = []
-    for suffix, kwargs in ((".png", {"dpi": 120}), (".pdf", {})):
+    for suffix, kwargs in ((".png", {"dpi": dpi}), (".pdf", {})):
         path = Path(stem).with_suffix(suffix)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=suffix[1:], **kwargs)

@@ -10,7 +10,10 @@ process EVALUATE_MODEL {
     output:
     tuple val(meta), path('evaluate/metrics.tsv'), emit: metrics
     path 'evaluate/metrics.json', emit: json
+    path 'evaluate/window_metrics.tsv', emit: window_metrics
     path 'evaluate/predictions.h5', emit: predictions
+    path 'evaluate/bigwig/*.pred.bw', emit: bigwigs
+    path 'evaluate/plots/*', emit: plots
     path 'versions.yml', emit: versions
 
     script:
@@ -21,9 +24,16 @@ process EVALUATE_MODEL {
     """
 
     stub:
+    def stages = meta.stages ?: ['stage']
+    def bigwigs = stages.collect { "evaluate/bigwig/${it}.pred.bw" }.join(' ')
+    def scatter = stages.collect { "evaluate/plots/scatter_${it}.png evaluate/plots/scatter_${it}.pdf" }.join(' ')
     """
-    mkdir -p evaluate
-    touch evaluate/metrics.tsv evaluate/metrics.json evaluate/predictions.h5
+    mkdir -p evaluate/bigwig evaluate/plots
+    touch evaluate/metrics.tsv evaluate/metrics.json evaluate/window_metrics.tsv evaluate/predictions.h5
+    touch ${bigwigs} ${scatter}
+    for kind in window_pearson tracks_best tracks_median tracks_worst; do
+        touch evaluate/plots/\$kind.png evaluate/plots/\$kind.pdf
+    done
     software_versions.py --process ${task.process} > versions.yml
     """
 }
