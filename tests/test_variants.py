@@ -23,7 +23,6 @@ from stagevep.variants.score import (
     score_with_model,
     variant_scores,
     variant_sequences,
-    write_scores,
 )
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
@@ -143,7 +142,15 @@ def _bundled(test_data, n):
     return table[["chrom", "pos", "ref", "alt", "id", "group"]]
 
 
-def test_bad_inputs_each_get_a_status_and_the_rest_are_scored(tmp_path, test_data, tiny_checkpoint):
+@pytest.fixture
+def few_variants(tmp_path, test_data):
+    """The first 8 bundled variants as a TSV (keeps the tiny-model tests fast)."""
+    path = tmp_path / "few.tsv"
+    _bundled(test_data, 8).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_bad_inputs_each_get_a_status_and_the_rest_are_scored(tmp_path, test_data, tiny_checkpoint, few_variants):
     """Every input row comes back once; bad rows get a status, good rows the scores they get on their own."""
     good = _bundled(test_data, 3)
     fa = open_fasta(test_data / "genome.fa")
@@ -170,7 +177,7 @@ def test_bad_inputs_each_get_a_status_and_the_rest_are_scored(tmp_path, test_dat
         "ref_mismatch", "unknown_contig", "out_of_bounds", "indel_unsupported", "unsupported_allele",
         "unsupported_allele", "unsupported_allele", "ok", "ok"]
     assert scores.loc[scores["status"] != "ok", ["CS13_delta_sum", "CS20_abs_log2fc", "score"]].isna().all().all()
-    alone = score_variant_file(tiny_checkpoint, test_data / "genome.fa", test_data / "variants.tsv",
+    alone = score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants,
                                tmp_path / "alone.tsv", central_bins=4, batch_size=3, device="cpu").head(3)
     cols = ["CS13_delta_sum", "CS20_abs_log2fc", "CS13_max_delta", "score"]
     np.testing.assert_allclose(scores[cols].iloc[:3], alone[cols], rtol=1e-4, atol=1e-7)
@@ -199,12 +206,11 @@ def test_strict_ref_stops_with_a_clear_message(tmp_path, test_data, tiny_checkpo
     assert not (tmp_path / "s2.tsv").exists()
 
 
-def test_scores_match_a_hand_computation_from_saved_tracks(tmp_path, test_data, tiny_checkpoint):
+def test_scores_match_a_hand_computation_from_saved_tracks(tmp_path, test_data, tiny_checkpoint, few_variants):
     """Saved tracks equal an independent forward pass; scores.tsv equals numpy on those tracks."""
     out = tmp_path / "scores.tsv"
-    scores = score_variant_file(tiny_checkpoint, test_data / "genome.fa", test_data / "variants.tsv", out,
-                                central_bins=6, batch_size=4, pseudocount=0.01, device="cpu",
-                                save_tracks=tmp_path / "tracks.h5")
+    score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants, out, central_bins=6, batch_size=4,
+                       pseudocount=0.01, device="cpu", save_tracks=tmp_path / "tracks.h5")
     scores = pd.read_csv(out, sep="\t")
     with h5py.File(tmp_path / "tracks.h5") as h5:
         ref, alt = h5["ref"][:], h5["alt"][:]
@@ -235,16 +241,16 @@ def test_scores_match_a_hand_computation_from_saved_tracks(tmp_path, test_data, 
     np.testing.assert_allclose(scores["score"], scores[["CS13_abs_log2fc", "CS20_abs_log2fc"]].max(axis=1))
 
 
-def test_track_selection_keeps_named_ids_and_top_n(tmp_path, test_data, tiny_checkpoint):
-    scores = score_variant_file(tiny_checkpoint, test_data / "genome.fa", test_data / "variants.tsv",
+def test_track_selection_keeps_named_ids_and_top_n(tmp_path, test_data, tiny_checkpoint, few_variants):
+    scores = score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants,
                                 tmp_path / "s.tsv", central_bins=4, device="cpu", save_tracks=tmp_path / "t.h5",
-                                track_ids=["var010"], track_top_n=3)
+                                track_ids=["var002"], track_top_n=3)
     top = scores.sort_values("score", ascending=False)["id"].head(3).tolist()
     with h5py.File(tmp_path / "t.h5") as h5:
         kept = h5["id"].asstr()[:].tolist()
-    assert sorted(kept) == sorted({"var010", *top})
+    assert sorted(kept) == sorted({"var002", *top})
     with pytest.raises(InputError, match="not found"):
-        score_variant_file(tiny_checkpoint, test_data / "genome.fa", test_data / "variants.tsv",
+        score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants,
                            tmp_path / "s.tsv", device="cpu", save_tracks=tmp_path / "t.h5", track_ids=["nope"])
 
 

@@ -142,7 +142,7 @@ class TrackKeeper:
         self._top: list[tuple[float, int, np.ndarray, np.ndarray]] = []
 
     def add(self, rows: np.ndarray, ids: np.ndarray, score: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> None:
-        """Offer predictions ``ref``/``alt`` ``(n, n_bins, n_tracks)`` of table rows ``rows`` with ``score`` ``(n,)``."""
+        """Offer ``ref``/``alt`` ``(n, n_bins, n_tracks)`` of table rows ``rows`` with ``score`` ``(n,)``."""
         for k, row in enumerate(rows):
             if self.keep_all or ids[k] in self.ids:
                 self.kept[int(row)] = (ref[k].copy(), alt[k].copy())
