@@ -275,3 +275,35 @@ def test_batching_does_not_change_scores(test_data, tiny_checkpoint):
     a = score_with_model(model, GEOM, ["CS13", "CS20"], fa, variants, central_bins=4, batch_size=1)
     b = score_with_model(model, GEOM, ["CS13", "CS20"], fa, variants, central_bins=4, batch_size=5)
     np.testing.assert_allclose(a["score"], b["score"], rtol=1e-4)
+
+
+def test_variant_panels_with_observed_signal(tmp_path, test_data, tiny_checkpoint, few_variants):
+    import matplotlib.image as mpimg
+
+    from conftest import raw_values
+    from stagevep.variants.figures import binned_signal, plot_variant_files
+
+    score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants, tmp_path / "scores.tsv",
+                       central_bins=4, device="cpu", save_tracks=tmp_path / "tracks.h5", track_ids=["var003"],
+                       track_top_n=2)
+    bw = tmp_path / "CS13.mean.bw"
+    bw.write_bytes((test_data / "bigwig" / "CS13_rep1.bw").read_bytes())
+    pngs = plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "plots", ["var003"], 1,
+                              [bw])
+    scores = pd.read_csv(tmp_path / "scores.tsv", sep="\t")
+    top = scores.sort_values("score", ascending=False)["id"].iloc[0]
+    assert [p.name for p in pngs] == list(dict.fromkeys(["variant_var003.png", f"variant_{top}.png"]))
+    for p in pngs:
+        img = mpimg.imread(p)
+        assert img.shape[0] > 300 and img[..., :3].std() > 0.05
+        assert p.with_suffix(".pdf").exists()
+    # the observed row: per-bin sums equal pyBigWig's raw values summed by hand (N-padded past the start)
+    obs = binned_signal({"CS13": bw}, ["CS13", "CS20"], "chr1", -256, 16, 128)
+    raw = np.r_[np.zeros(256), raw_values(bw, "chr1", 0, 16 * 128 - 256)]
+    np.testing.assert_allclose(obs[:, 0], raw.reshape(16, 128).sum(axis=1), rtol=1e-5)
+    assert (obs[:, 1] == 0).all() and (obs[:2, 0] == 0).all()
+    with pytest.raises(InputError, match="holds no predictions for"):
+        plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "plots", ["var008"])
+    with pytest.raises(InputError, match="does not name a model track"):
+        plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "plots", [], 1,
+                           [test_data / "bigwig" / "CS13_rep1.bw"])
