@@ -83,7 +83,7 @@ def plot_variant_panel(
     ref: np.ndarray,
     alt: np.ndarray,
     tracks: list[str],
-    bin_starts: np.ndarray,
+    bin_centres: np.ndarray,
     central: slice,
     variant_bin: int,
     observed: np.ndarray | None,
@@ -92,12 +92,13 @@ def plot_variant_panel(
     """Seed-style panel for one variant; PNG and PDF at ``stem``.
 
     ``ref``/``alt`` are the predictions ``(n_bins, n_tracks)``; ``observed`` is the
-    averaged signal summed per bin ``(n_bins, n_tracks)`` or None; ``bin_starts``
-    ``(n_bins,)`` 0-based genomic starts. Rows: observed signal (when given), ref
+    averaged signal summed per bin ``(n_bins, n_tracks)`` or None; ``bin_centres``
+    ``(n_bins,)`` genomic positions of the bin centres. Rows: observed signal (when given), ref
     and alt per stage with the variant marked, and alt - ref for every stage.
     """
     n_tracks = len(tracks)
-    x = bin_starts / 1e3
+    x = bin_centres / 1e3
+    half = (x[1] - x[0]) / 2 if len(x) > 1 else 0.05
     rows = n_tracks + 1 + (observed is not None)
     fig, axes = plt.subplots(rows, 1, figsize=(8, 1.35 * rows + 1), sharex=True, squeeze=False)
     axes = axes[:, 0]
@@ -123,8 +124,7 @@ def plot_variant_panel(
     diff.set_ylabel("alt - ref", fontsize=8)
     diff.legend(fontsize=6, ncol=min(n_tracks, 5), loc="upper right")
     for ax in axes:
-        ax.axvspan(x[central.start], x[central.stop - 1] + (x[1] - x[0] if len(x) > 1 else 0), color="gold",
-                   alpha=0.12, lw=0)
+        ax.axvspan(x[central.start] - half, x[central.stop - 1] + half, color="gold", alpha=0.12, lw=0)
         ax.axvline(vx, color="red", lw=0.8, ls="--")
     diff.set_xlabel(f"{variant['chrom']} position (kb); red: variant (bin {variant_bin}); shaded: scored bins")
     fig.suptitle(f"{variant['id']}  {variant['chrom']}:{variant['pos']} {variant['ref']}>{variant['alt']}  "

@@ -92,7 +92,7 @@ def plot_variant_files(
         observed = (binned_signal(bw_map, tracks, str(v["chrom"]), start, n_bins, bin_size) if bw_map else None)
         stem = out / ("variant_" + re.sub(r"[^A-Za-z0-9_.-]", "_", vid))
         written.append(plot_variant_panel(v, ref[index[vid]], alt[index[vid]], tracks,
-                                          start + bin_size * np.arange(n_bins), central, int(a["variant_bin"]),
+                                          start + bin_size * (np.arange(n_bins) + 0.5), central, int(a["variant_bin"]),
                                           observed, stem))
     log.info("drew %d variant panel(s) in %s", len(written), out)
     return written
