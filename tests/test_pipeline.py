@@ -601,3 +601,55 @@ def test_fasta_sharing_no_contig_fails_in_preflight(tmp_path):
     processes = {short_name(p) for p in trace["process"]}
     assert processes == {"PREFLIGHT"}, f"tasks other than PREFLIGHT ran: {processes}\n{detail}"
     assert (trace["status"] == "FAILED").all(), trace[["name", "status"]].to_string()
+
+
+# ---------------------------------------------------------------------------
+# variant analysis (issue 6): saved tracks, per-variant panels, ROC, functional vs non-functional
+# ---------------------------------------------------------------------------
+
+PLOT_TOP_N = 3  # nextflow.config default of --plot_top_n
+CENTRAL_BINS = 16  # conf/test.config
+
+
+def test_variant_tracks_reproduce_scores(outdir):
+    """variants/tracks.h5 holds the top-N variants; numpy on its ref/alt tracks gives scores.tsv."""
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv").set_index("id")
+    with h5py.File(outdir / "variants" / "tracks.h5") as h5:
+        ids = h5["id"].asstr()[:].tolist()
+        ref, alt = h5["ref"][:].astype(np.float64), h5["alt"][:].astype(np.float64)
+        tracks = [str(t) for t in h5.attrs["tracks"]]
+        assert int(h5.attrs["central_bins"]) == CENTRAL_BINS and int(h5.attrs["n_bins"]) == N_BINS
+    assert tracks == stage_order()
+    assert sorted(ids) == sorted(scores["score"].sort_values(ascending=False).index[:PLOT_TOP_N])
+    sl = slice(N_BINS // 2 - CENTRAL_BINS // 2, N_BINS // 2 + CENTRAL_BINS // 2)
+    for k, vid in enumerate(ids):
+        r, a = ref[k, sl], alt[k, sl]
+        for t, stage in enumerate(tracks):
+            row = scores.loc[vid]
+            assert row[f"{stage}_delta_sum"] == pytest.approx((a - r)[:, t].sum(), rel=1e-4, abs=1e-6)
+            assert row[f"{stage}_abs_log2fc"] == pytest.approx(
+                np.abs(np.log2((a[:, t] + 1e-3) / (r[:, t] + 1e-3))).mean(), rel=1e-4, abs=1e-6)
+            d = (a - r)[:, t]
+            assert row[f"{stage}_max_delta"] == pytest.approx(d[np.abs(d).argmax()], rel=1e-4, abs=1e-6)
+
+
+def test_variant_panels_and_roc(outdir):
+    plots = outdir / "variants" / "plots"
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
+    top = scores.sort_values("score", ascending=False)["id"].head(PLOT_TOP_N)
+    assert sorted(p.name for p in plots.glob("variant_*.png")) == sorted(f"variant_{i}.png" for i in top)
+    for name in ["roc_by_stage.png", *[f"variant_{i}.png" for i in top]]:
+        width, height = png_size(plots / name)
+        assert width > 300 and height > 300, name
+        assert (plots / name).with_suffix(".pdf").stat().st_size > 1000, name
+
+
+def test_functional_variants_score_higher(outdir):
+    """The test-profile model separates the planted functional variants from the others (issue 6 bar: AUC >= 0.8)."""
+    gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
+    row = gs.set_index("metric").loc["score"]
+    print(f"functional vs nonfunctional, score: AUC {row.auc:.3f} [{row.auc_ci_low:.3f}, {row.auc_ci_high:.3f}], "
+          f"Mann-Whitney p {row.mannwhitney_p:.2g}")
+    assert row.auc_ci_low <= row.auc <= row.auc_ci_high
+    assert row.mean_pos > row.mean_neg
+    assert row.auc >= 0.8, f"AUC {row.auc:.3f} below the issue-6 bar of 0.8"
