@@ -228,7 +228,7 @@ def test_full_run_completed_every_process(outdir):
     assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
     ran = {short_name(p) for p in trace["process"]}
     expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
-                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
+                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS", "PLOT_VARIANTS"}
     assert ran == expected
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
