@@ -9,9 +9,10 @@ The baseline is measured in the same run on the same variants and model:
   * ``batched``: the same with ``--batch-size B`` (and optionally ``--rc-ensemble``).
 Prints variants/s and the ratio of each to the seed baseline.
 
-CPU (here):  .venv/bin/python benchmarks/bench_variants.py --model-size tiny --context-length 16384 --n-bins 64
-GPU (lent):  python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --batch-size 8
-             python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --batch-size 8 --rc-ensemble
+CPU (here):  .venv/bin/python benchmarks/bench_variants.py --model-size tiny --context-length 16384 --n-bins 64 \
+                 --n-variants 128 --n-baseline 32 --batch-size 32
+GPU (lent):  python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --n-baseline 32 \
+                 --batch-size 8 [--rc-ensemble]
 """
 
 from __future__ import annotations

@@ -302,6 +302,11 @@ def test_variant_panels_with_observed_signal(tmp_path, test_data, tiny_checkpoin
     raw = np.r_[np.zeros(256), raw_values(bw, "chr1", 0, 16 * 128 - 256)]
     np.testing.assert_allclose(obs[:, 0], raw.reshape(16, 128).sum(axis=1), rtol=1e-5)
     assert (obs[:, 1] == 0).all() and (obs[:2, 0] == 0).all()
+    scores.loc[scores["id"] == "var008", "status"] = "ref_mismatch"  # an unscored variant is skipped, not fatal
+    scores.to_csv(tmp_path / "scores.tsv", sep="\t", index=False, na_rep="NA")
+    assert plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "p2", ["var008"]) == []
+    scores.loc[scores["id"] == "var008", "status"] = "ok"
+    scores.to_csv(tmp_path / "scores.tsv", sep="\t", index=False, na_rep="NA")
     with pytest.raises(InputError, match="holds no predictions for"):
         plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "plots", ["var008"])
     with pytest.raises(InputError, match="does not name a model track"):

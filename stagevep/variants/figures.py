@@ -76,6 +76,11 @@ def plot_variant_files(
     flank = (context - n_bins * bin_size) // 2
     central = slice(int(a["central_start"]), int(a["central_start"]) + int(a["central_bins"]))
     index = {v: i for i, v in enumerate(saved)}
+    unscored = [i for i in ids or [] if i not in index and i in scores.index and scores.at[i, "status"] != "ok"]
+    if unscored:
+        log.warning("no panel for %s: not scored (status %s)", ", ".join(unscored),
+                    ", ".join(scores.loc[unscored, "status"]))
+        ids = [i for i in ids or [] if i not in unscored]
     missing = [i for i in ids or [] if i not in index]
     if missing:
         raise InputError(f"{tracks_h5} holds no predictions for {missing[:5]}: score them with "

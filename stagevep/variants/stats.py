@@ -87,7 +87,8 @@ def group_stats(
     groups = sorted(set(labelled["group"]))
     if positive_group not in groups:
         raise InputError(f"no variant is in the positive group {positive_group!r}; groups present: {groups}. "
-                         "Set --positive_group to one of them")
+                         "Set --positive_group to one of them, assign groups (table column 'group' or --groups), "
+                         "or run with --skip_group_comparison")
     negatives = [g for g in groups if g != positive_group]
     if not negatives:
         raise InputError(f"all labelled variants are in {positive_group!r}; a second group is needed to compare")
