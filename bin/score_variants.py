@@ -10,14 +10,23 @@ from stagevep.variants.score import score_variant_file
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, help="best.pt from training (model, tracks and geometry)")
     p.add_argument("--fasta", required=True)
     p.add_argument("--variants", required=True, help="VCF (.vcf/.vcf.gz) or TSV: chrom pos ref alt [id] [group]")
     p.add_argument("--groups", help="optional TSV 'id group' assigning groups to variants")
     p.add_argument("--out", required=True, help="scores.tsv to write (scores.parquet is written beside it)")
-    p.add_argument("--central-bins", type=int, default=96)
-    p.add_argument("--batch-size", type=int, default=4, help="variants per forward pass (ref and alt together)")
+    p.add_argument("--central-bins", type=int, default=96, help="bins around the centre summarised in the scores")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="variants per forward pass (each contributes its ref and alt sequence)")
     p.add_argument("--pseudocount", type=float, default=1e-3, help="added to ref and alt before log2")
+    p.add_argument("--rc-ensemble", action="store_true",
+                   help="average forward and reverse-complement predictions (twice the compute)")
+    p.add_argument("--strict-ref", action="store_true",
+                   help="stop with an error when a REF allele disagrees with the FASTA (default: status ref_mismatch)")
+    p.add_argument("--save-tracks", help="HDF5 file for per-bin ref/alt predictions (for plotting)")
+    p.add_argument("--track-ids", default="",
+                   help="comma-separated variant IDs whose tracks to save (with --track-top-n; default: all)")
+    p.add_argument("--track-top-n", type=int, default=0, help="also save the tracks of the N highest scores")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])
     return p
@@ -25,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> None:
     score_variant_file(args.checkpoint, args.fasta, args.variants, args.out, args.groups, args.central_bins,
-                       args.batch_size, args.pseudocount, args.device, args.precision)
+                       args.batch_size, args.pseudocount, args.device, args.precision, args.rc_ensemble,
+                       args.strict_ref, args.save_tracks, [i for i in args.track_ids.split(",") if i],
+                       args.track_top_n)
 
 
 if __name__ == "__main__":

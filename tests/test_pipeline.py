@@ -234,6 +234,8 @@ def test_full_run_completed_every_process(outdir):
     ran = {short_name(p) for p in trace["process"]}
     expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
                 "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
+    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
+                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS", "PLOT_VARIANTS"}
     assert ran == expected
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
@@ -776,3 +778,53 @@ def test_evaluation_plots_for_every_stage(outdir):
     window_table = pd.read_csv(outdir / "evaluate" / "window_metrics.tsv", sep="\t")
     with h5py.File(outdir / "evaluate" / "predictions.h5", "r") as h5:
         assert len(window_table) == len(h5["chrom"])
+# ---------------------------------------------------------------------------
+# variant analysis (issue 6): saved tracks, per-variant panels, ROC, functional vs non-functional
+# ---------------------------------------------------------------------------
+
+PLOT_TOP_N = 3  # nextflow.config default of --plot_top_n
+CENTRAL_BINS = 16  # conf/test.config
+
+
+def test_variant_tracks_reproduce_scores(outdir):
+    """variants/tracks.h5 holds the top-N variants; numpy on its ref/alt tracks gives scores.tsv."""
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv").set_index("id")
+    with h5py.File(outdir / "variants" / "tracks.h5") as h5:
+        ids = h5["id"].asstr()[:].tolist()
+        ref, alt = h5["ref"][:].astype(np.float64), h5["alt"][:].astype(np.float64)
+        tracks = [str(t) for t in h5.attrs["tracks"]]
+        assert int(h5.attrs["central_bins"]) == CENTRAL_BINS and int(h5.attrs["n_bins"]) == N_BINS
+    assert tracks == stage_order()
+    assert sorted(ids) == sorted(scores["score"].sort_values(ascending=False).index[:PLOT_TOP_N])
+    sl = slice(N_BINS // 2 - CENTRAL_BINS // 2, N_BINS // 2 + CENTRAL_BINS // 2)
+    for k, vid in enumerate(ids):
+        r, a = ref[k, sl], alt[k, sl]
+        for t, stage in enumerate(tracks):
+            row = scores.loc[vid]
+            assert row[f"{stage}_delta_sum"] == pytest.approx((a - r)[:, t].sum(), rel=1e-4, abs=1e-6)
+            assert row[f"{stage}_abs_log2fc"] == pytest.approx(
+                np.abs(np.log2((a[:, t] + 1e-3) / (r[:, t] + 1e-3))).mean(), rel=1e-4, abs=1e-6)
+            d = (a - r)[:, t]
+            assert row[f"{stage}_max_delta"] == pytest.approx(d[np.abs(d).argmax()], rel=1e-4, abs=1e-6)
+
+
+def test_variant_panels_and_roc(outdir):
+    plots = outdir / "variants" / "plots"
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
+    top = scores.sort_values("score", ascending=False)["id"].head(PLOT_TOP_N)
+    assert sorted(p.name for p in plots.glob("variant_*.png")) == sorted(f"variant_{i}.png" for i in top)
+    for name in ["roc_by_stage.png", *[f"variant_{i}.png" for i in top]]:
+        width, height = png_size(plots / name)
+        assert width > 300 and height > 300, name
+        assert (plots / name).with_suffix(".pdf").stat().st_size > 1000, name
+
+
+def test_functional_variants_score_higher(outdir):
+    """The test-profile model separates the planted functional variants from the others (issue 6 bar: AUC >= 0.8)."""
+    gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
+    row = gs.set_index("metric").loc["score"]
+    print(f"functional vs nonfunctional, score: AUC {row.auc:.3f} [{row.auc_ci_low:.3f}, {row.auc_ci_high:.3f}], "
+          f"Mann-Whitney p {row.mannwhitney_p:.2g}")
+    assert row.auc_ci_low <= row.auc <= row.auc_ci_high
+    assert row.mean_pos > row.mean_neg
+    assert row.auc >= 0.8, f"AUC {row.auc:.3f} below the issue-6 bar of 0.8"

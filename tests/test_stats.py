@@ -57,12 +57,51 @@ def test_bootstrap_is_seeded():
     assert bootstrap_auc_ci(pos, neg, 100, seed=3) == bootstrap_auc_ci(pos, neg, 100, seed=3)
 
 
-def test_small_group_gives_na_not_crash():
-    df = _scores(n_pos=1)
-    row = group_stats(df, n_boot=50).iloc[0]
-    assert row.n_pos == 1
-    assert np.isnan(row.cohens_d) and np.isnan(row.welch_p) and np.isnan(row.auc_ci_low)
-    assert not np.isnan(row.auc) and not np.isnan(row.mannwhitney_p)
+def _table(pos, neg):
+    values = np.r_[pos, neg].astype(float)
+    return pd.DataFrame({"id": [f"v{i}" for i in range(len(values))], "status": "ok", "score": values,
+                         "group": ["functional"] * len(pos) + ["nonfunctional"] * len(neg)})
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg"),
+    [([0.5, 0.5, 1.0, 2.0], [0.5, 0.5, 0.5, 1.0, 0.1]),  # ties within and across groups
+     ([3.0, 1.0], [1.0, 0.2, 0.4]),  # a group of size 2, one tie across groups
+     ([1.0, 1.0], [1.0, 1.0, 2.0])],  # nearly all tied; positive group has zero variance
+)
+def test_ties_and_groups_of_two_match_scipy_and_sklearn(pos, neg):
+    pos, neg = np.array(pos), np.array(neg)
+    row = group_stats(_table(pos, neg), n_boot=50).iloc[0]
+    mw = stats.mannwhitneyu(pos, neg, alternative="two-sided")
+    wt = stats.ttest_ind(pos, neg, equal_var=False)
+    auc = roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg])
+    assert row.mannwhitney_u == pytest.approx(mw.statistic) and row.mannwhitney_p == pytest.approx(mw.pvalue)
+    assert row.welch_t == pytest.approx(wt.statistic) and row.welch_p == pytest.approx(wt.pvalue)
+    assert row.auc == pytest.approx(auc)
+    sp = np.sqrt(((len(pos) - 1) * pos.var(ddof=1) + (len(neg) - 1) * neg.var(ddof=1)) / (len(pos) + len(neg) - 2))
+    assert row.cohens_d == pytest.approx((pos.mean() - neg.mean()) / sp)
+    assert row.auc_ci_low <= row.auc_ci_high and row.note == ""
+
+
+def test_group_of_one_gives_na_with_a_note(caplog):
+    pos, neg = np.array([2.0]), np.array([0.5, 2.0, 1.0])
+    row = group_stats(_table(pos, neg), n_boot=50).iloc[0]
+    assert row.n_pos == 1 and row.n_neg == 3
+    assert np.isnan(row.cohens_d) and np.isnan(row.welch_t) and np.isnan(row.welch_p)
+    assert np.isnan(row.auc_ci_low) and np.isnan(row.auc_ci_high)
+    mw = stats.mannwhitneyu(pos, neg, alternative="two-sided")
+    assert row.mannwhitney_p == pytest.approx(mw.pvalue)
+    assert row.auc == pytest.approx(roc_auc_score([1, 0, 0, 0], np.r_[pos, neg]))  # 0.5 tie counts half
+    assert "functional has 1 scored variant(s)" in row.note and "NA" in row.note
+    assert "functional has 1 scored variant" in caplog.text
+
+
+def test_group_with_no_scored_variant_is_all_na_not_a_crash():
+    df = _table([1.0, 2.0], [0.5, 0.1, 0.3])
+    df.loc[:1, "status"] = "ref_mismatch"
+    row = group_stats(df, n_boot=20).iloc[0]
+    assert row.n_pos == 0 and np.isnan(row.auc) and np.isnan(row.mannwhitney_p) and np.isnan(row.mean_pos)
+    assert "functional has 0 scored variant(s)" in row.note
 
 
 def test_unscored_and_unlabelled_are_left_out():
@@ -74,7 +113,7 @@ def test_unscored_and_unlabelled_are_left_out():
 
 def test_missing_groups_are_errors():
     df = _scores()
-    with pytest.raises(InputError, match="positive group 'causal'"):
+    with pytest.raises(InputError, match="positive group 'causal'.*--positive_group"):
         group_stats(df, positive_group="causal")
     with pytest.raises(InputError, match="a second group is needed"):
         group_stats(df[df.group == "functional"])
@@ -87,7 +126,7 @@ def test_files_and_plots(tmp_path):
     res = pd.read_csv(tmp_path / "out" / "group_stats.tsv", sep="\t")
     assert res["metric"].tolist() == ["score", "CS13_abs_log2fc", "CS20_abs_log2fc"]
     import matplotlib.image as mpimg
-    for name in ("score_by_group.png", "per_stage_by_group.png"):
+    for name in ("score_by_group.png", "per_stage_by_group.png", "roc_by_stage.png"):
         img = mpimg.imread(tmp_path / "out" / "plots" / name)
         assert img.shape[0] > 300 and img.shape[1] > 300
         assert img[..., :3].std() > 0.05  # not a blank image

@@ -19,7 +19,7 @@ workflow STAGEVEP {
     if (params.variants) {
         def groups = params.groups ? file(params.groups, checkIfExists: true) : []
         VARIANT_ANALYSIS(TRAIN_EVALUATE.out.checkpoint, file(params.variants, checkIfExists: true), groups, fasta,
-            !params.skip_group_comparison)
+            PREPARE_DATA.out.bigwigs, !params.skip_group_comparison)
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }
 

@@ -1,4 +1,4 @@
-"""Figures of variant scores by group."""
+"""Figures of variant scores: by group, ROC curves, and per-variant prediction panels."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from sklearn.metrics import auc, roc_curve
 
 from stagevep.plots import save_figure
 from stagevep.variants.stats import score_metrics
@@ -47,3 +48,79 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
     fig.suptitle("Per-stage variant effect by group")
     written.append(save_figure(fig, out / "per_stage_by_group")[0])
     return written
+
+
+
+def plot_roc_by_stage(scores: pd.DataFrame, positive_group: str, out_dir: str | Path) -> Path:
+    """ROC curves of ``score`` and each stage's ``abs_log2fc``: ``positive_group`` against all other groups."""
+    usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
+    y = (usable["group"] == positive_group).to_numpy()
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--")
+    if y.any() and not y.all():
+        for metric in score_metrics(usable):
+            fpr, tpr, _ = roc_curve(y, usable[metric].to_numpy(dtype=float))
+            label = "score (max over stages)" if metric == "score" else metric.removesuffix("_abs_log2fc")
+            ax.plot(fpr, tpr, lw=2.2 if metric == "score" else 1.2, color="k" if metric == "score" else None,
+                    label=f"{label}: AUC {auc(fpr, tpr):.3f}")
+        ax.legend(fontsize=7, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, f"needs scored variants in {positive_group!r}\nand in another group", ha="center")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"{positive_group} (n={int(y.sum())}) vs others (n={int((~y).sum())})")
+    return save_figure(fig, Path(out_dir) / "roc_by_stage")[0]
+
+
+def plot_variant_panel(
+    variant: pd.Series,
+    ref: np.ndarray,
+    alt: np.ndarray,
+    tracks: list[str],
+    bin_centres: np.ndarray,
+    central: slice,
+    variant_bin: int,
+    observed: np.ndarray | None,
+    stem: Path,
+) -> Path:
+    """Seed-style panel for one variant; PNG and PDF at ``stem``.
+
+    ``ref``/``alt`` are the predictions ``(n_bins, n_tracks)``; ``observed`` is the
+    averaged signal summed per bin ``(n_bins, n_tracks)`` or None; ``bin_centres``
+    ``(n_bins,)`` genomic positions of the bin centres. Rows: observed signal (when given), ref
+    and alt per stage with the variant marked, and alt - ref for every stage.
+    """
+    n_tracks = len(tracks)
+    x = bin_centres / 1e3
+    half = (x[1] - x[0]) / 2 if len(x) > 1 else 0.05
+    rows = n_tracks + 1 + (observed is not None)
+    fig, axes = plt.subplots(rows, 1, figsize=(8, 1.35 * rows + 1), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    vx = (variant["pos"] - 1) / 1e3
+    k = 0
+    if observed is not None:
+        for t, track in enumerate(tracks):
+            axes[0].plot(x, observed[:, t], lw=0.9, color=colors[t % len(colors)], label=track)
+        axes[0].set_ylabel("observed\n(sum/bin)", fontsize=8)
+        axes[0].legend(fontsize=6, ncol=min(n_tracks, 5), loc="upper right")
+        k = 1
+    for t, track in enumerate(tracks):
+        ax = axes[k + t]
+        ax.fill_between(x, ref[:, t], color="0.75", lw=0, label="ref")
+        ax.plot(x, alt[:, t], lw=0.9, color=colors[t % len(colors)], label="alt")
+        ax.set_ylabel(f"{track}\npredicted", fontsize=8)
+        ax.legend(fontsize=6, loc="upper right")
+    diff = axes[-1]
+    for t, track in enumerate(tracks):
+        diff.plot(x, alt[:, t] - ref[:, t], lw=0.9, color=colors[t % len(colors)], label=track)
+    diff.axhline(0, color="0.6", lw=0.6)
+    diff.set_ylabel("alt - ref", fontsize=8)
+    diff.legend(fontsize=6, ncol=min(n_tracks, 5), loc="upper right")
+    for ax in axes:
+        ax.axvspan(x[central.start] - half, x[central.stop - 1] + half, color="gold", alpha=0.12, lw=0)
+        ax.axvline(vx, color="red", lw=0.8, ls="--")
+    diff.set_xlabel(f"{variant['chrom']} position (kb); red: variant (bin {variant_bin}); shaded: scored bins")
+    fig.suptitle(f"{variant['id']}  {variant['chrom']}:{variant['pos']} {variant['ref']}>{variant['alt']}  "
+                 f"score {variant['score']:.3g}", fontsize=10)
+    return save_figure(fig, stem)[0]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
+import pyfaidx
 import torch
+from torch import nn
 
+from stagevep import __version__
 from stagevep.errors import InputError
+from stagevep.geometry import Geometry
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
@@ -19,6 +29,10 @@ log = logging.getLogger(__name__)
 
 SCORE_SUFFIXES = ("delta_sum", "abs_log2fc", "max_delta")
 ACGT = frozenset("ACGT")
+#: every status a variant can get, in the order they are checked
+STATUSES = ("ok", "unknown_contig", "out_of_bounds", "unsupported_allele", "indel_unsupported", "ref_mismatch")
+#: ok variants predicted per call of predict_batches (bounds memory: chunk x 2 x n_bins x n_tracks floats)
+CHUNK_VARIANTS = 2048
 
 
 def central_slice(n_bins: int, central_bins: int) -> slice:
@@ -51,99 +65,225 @@ def variant_scores(
     }
 
 
-def variant_status(ref_base: str | None, ref: str, alt: str) -> str:
-    """``ok`` or why a variant cannot be scored; ``ref_base`` is the FASTA base (None: unknown contig)."""
-    if ref_base is None:
-        return "unknown_contig"
+def allele_status(ref: str, alt: str) -> str:
+    """``ok`` when REF and ALT are single, different A/C/G/T bases; else the reason.
+
+    ``indel_unsupported`` for A/C/G/T alleles of other lengths; ``unsupported_allele``
+    for anything else (``*``, ``.``, symbolic ``<DEL>``, IUPAC codes, ``N``, REF == ALT).
+    """
+    if not ref or not alt or not (set(ref) | set(alt)) <= ACGT:
+        return "unsupported_allele"
     if len(ref) != 1 or len(alt) != 1:
-        return "unsupported_allele" if not (set(ref) | set(alt)) <= ACGT else "indel_unsupported"
-    if ref not in ACGT or alt not in ACGT:
-        return "unsupported_allele"
-    if ref == alt:
-        return "unsupported_allele"
-    if ref_base.upper() != ref:
-        return "ref_mismatch"
-    return "ok"
+        return "indel_unsupported"
+    return "unsupported_allele" if ref == alt else "ok"
 
 
-def variant_sequences(fa, chrom: str, pos: int, alt: str, context_length: int) -> tuple[str, str]:
+def variant_status(fa: pyfaidx.Fasta, chrom: str, pos: int, ref: str, alt: str) -> str:
+    """Status of one variant (see :data:`STATUSES`); ``pos`` is 1-based, alleles upper-case.
+
+    REF is compared with the FASTA case-insensitively (soft-masked genomes).
+    """
+    if chrom not in fa:
+        return "unknown_contig"
+    if not 1 <= pos <= len(fa[chrom]):
+        return "out_of_bounds"
+    status = allele_status(ref, alt)
+    if status != "ok":
+        return status
+    return "ok" if str(fa[chrom][pos - 1]).upper() == ref else "ref_mismatch"
+
+
+def variant_statuses(fa: pyfaidx.Fasta, variants: pd.DataFrame) -> np.ndarray:
+    """:func:`variant_status` of every row of a variant table; returns ``(N,)`` strings."""
+    return np.array([variant_status(fa, str(r.chrom), int(r.pos), str(r.ref), str(r.alt))
+                     for r in variants.itertuples(index=False)], dtype=object)
+
+
+def variant_sequences(fa: pyfaidx.Fasta, chrom: str, pos: int, alt: str, context_length: int) -> tuple[str, str]:
     """Reference and alternate context sequences with the variant at index ``context_length // 2``.
 
-    ``pos`` is 1-based; the context starts at ``pos - 1 - context_length // 2``.
+    ``pos`` is 1-based; the context starts at 0-based ``pos - 1 - context_length // 2``
+    and is N-padded beyond the chromosome ends.
     """
     centre = context_length // 2
-    start = pos - 1 - centre
+    start = int(pos) - 1 - centre
     ref_seq = fetch_padded(fa, chrom, start, start + context_length)
-    alt_seq = ref_seq[:centre] + alt + ref_seq[centre + 1 :]
-    return ref_seq, alt_seq
+    return ref_seq, ref_seq[:centre] + alt + ref_seq[centre + 1:]
 
 
-def score_variants(
-    checkpoint: str | Path,
-    fasta: str | Path,
+def pair_batches(
+    fa: pyfaidx.Fasta, variants: pd.DataFrame, rows: np.ndarray, context_length: int, batch_size: int
+) -> Iterator[torch.Tensor]:
+    """One-hot ``(2 * b, context_length, 4)`` batches: ref of ``rows[i]`` at ``2i``, its alt at ``2i + 1``."""
+    centre = context_length // 2
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i:i + batch_size]
+        x = np.empty((2 * len(chunk), context_length, 4), dtype=np.float32)
+        for k, j in enumerate(chunk):
+            ref_seq, _ = variant_sequences(fa, variants.at[j, "chrom"], int(variants.at[j, "pos"]), "N",
+                                           context_length)
+            x[2 * k] = one_hot(ref_seq)
+            x[2 * k + 1] = x[2 * k]
+            x[2 * k + 1, centre] = one_hot(variants.at[j, "alt"])[0]
+        yield torch.from_numpy(x)
+
+
+class TrackKeeper:
+    """Per-bin ref/alt predictions to keep for ``--save-tracks``.
+
+    Keeps every scored variant (``keep_all``), those whose ID is in ``ids``, and
+    the ``top_n`` highest-scoring ones (held in memory until :meth:`rows`).
+    Arrays are float32 ``(n_bins, n_tracks)`` per variant.
+    """
+
+    def __init__(self, keep_all: bool = False, ids: set[str] | None = None, top_n: int = 0) -> None:
+        self.keep_all, self.ids, self.top_n = keep_all, ids or set(), top_n
+        self.kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._top: list[tuple[float, int, np.ndarray, np.ndarray]] = []
+
+    def add(self, rows: np.ndarray, ids: np.ndarray, score: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> None:
+        """Offer ``ref``/``alt`` ``(n, n_bins, n_tracks)`` of table rows ``rows`` with ``score`` ``(n,)``."""
+        for k, row in enumerate(rows):
+            if self.keep_all or ids[k] in self.ids:
+                self.kept[int(row)] = (ref[k].copy(), alt[k].copy())
+            elif self.top_n:
+                item = (float(score[k]), int(row), ref[k].copy(), alt[k].copy())
+                if len(self._top) < self.top_n:
+                    heapq.heappush(self._top, item)
+                elif item[0] > self._top[0][0]:
+                    heapq.heapreplace(self._top, item)
+
+    def rows(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Table row -> (ref, alt) of every kept variant."""
+        return {**self.kept, **{row: (r, a) for _, row, r, a in self._top}}
+
+
+def score_with_model(
+    model: nn.Module,
+    geometry: Geometry,
+    tracks: list[str],
+    fa: pyfaidx.Fasta,
     variants: pd.DataFrame,
     central_bins: int = 96,
-    batch_size: int = 4,
+    batch_size: int = 8,
     pseudocount: float = 1e-3,
-    device: str = "auto",
+    device: torch.device | None = None,
     precision: str = "auto",
+    rc_ensemble: bool = False,
+    strict_ref: bool = False,
+    keeper: TrackKeeper | None = None,
 ) -> pd.DataFrame:
-    """Score every variant; rows keep the input order and every variant appears once.
+    """Score every variant of ``variants`` (:data:`~stagevep.io.variants.VARIANT_COLUMNS`) with ``model``.
 
-    Returns ``id chrom pos ref alt group status``, then per stage S
-    ``S_delta_sum``, ``S_abs_log2fc``, ``S_max_delta``, then ``score`` (max over
-    stages of ``S_abs_log2fc``). Unscored variants have NaN scores.
+    ``model`` maps one-hot ``(B, geometry.context_length, 4)`` to
+    ``(B, geometry.n_bins, len(tracks))``. Ref and alt of ``batch_size`` variants
+    share one forward pass; ``rc_ensemble`` averages forward and reverse-complement
+    predictions (:func:`~stagevep.model.predict.predict_batches`).
+
+    Returns the table with ``status`` and, per stage S, ``S_delta_sum``,
+    ``S_abs_log2fc``, ``S_max_delta``, then ``score`` (max over stages of
+    ``S_abs_log2fc``); rows keep the input order; unscored variants have NaN scores.
     """
-    dev = resolve_device(device)
-    model, ckpt = load_checkpoint(checkpoint, dev)
-    geometry = checkpoint_geometry(ckpt)
     central_slice(geometry.n_bins, central_bins)
-    tracks = list(ckpt["tracks"])
-    fa = open_fasta(fasta)
-    contigs = set(fa.keys())
-
-    statuses = []
-    for row in variants.itertuples(index=False):
-        pos = int(row.pos)  # pyfaidx returns None for numpy integer indices
-        inside = row.chrom in contigs and 1 <= pos <= len(fa[row.chrom])
-        ref_base = str(fa[row.chrom][pos - 1]) if inside else None
-        statuses.append(variant_status(ref_base, row.ref, row.alt))
-    out = variants.copy()
-    out["status"] = statuses
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+    device = device or torch.device("cpu")
+    out = variants.reset_index(drop=True).copy()
+    out["status"] = variant_statuses(fa, out)
+    _report_statuses(fa, out, strict_ref)
     ok = np.flatnonzero(out["status"].to_numpy() == "ok")
-    for reason, n in out.loc[out["status"] != "ok", "status"].value_counts().items():
-        log.warning("%d variant(s) not scored: %s", n, reason)
 
     scores = {k: np.full((len(out), len(tracks)), np.nan) for k in SCORE_SUFFIXES}
-    if len(ok):
-        def batches():
-            for i in range(0, len(ok), batch_size):
-                seqs = []
-                for j in ok[i : i + batch_size]:
-                    r, a = variant_sequences(fa, out.at[j, "chrom"], int(out.at[j, "pos"]), out.at[j, "alt"],
-                                             geometry.context_length)
-                    seqs += [r, a]
-                yield torch.from_numpy(np.stack([one_hot(s) for s in seqs]))
-
-        pred = predict_batches(model, batches(), dev, precision, total=-(-len(ok) // batch_size), desc="variants")
+    n_chunks = -(-len(ok) // CHUNK_VARIANTS)
+    for c in range(n_chunks):
+        rows = ok[c * CHUNK_VARIANTS:(c + 1) * CHUNK_VARIANTS]
+        desc = "variants" if n_chunks == 1 else f"variants (part {c + 1}/{n_chunks})"
+        pred = predict_batches(model, pair_batches(fa, out, rows, geometry.context_length, batch_size), device,
+                               precision, total=-(-len(rows) // batch_size), desc=desc, rc_average=rc_ensemble)
         summary = variant_scores(pred[0::2], pred[1::2], central_bins, pseudocount)
         for k in SCORE_SUFFIXES:
-            scores[k][ok] = summary[k]
+            scores[k][rows] = summary[k]
+        if keeper is not None:
+            keeper.add(rows, out["id"].to_numpy()[rows], summary["abs_log2fc"].max(axis=1), pred[0::2], pred[1::2])
     for t, track in enumerate(tracks):
         for k in SCORE_SUFFIXES:
             out[f"{track}_{k}"] = scores[k][:, t]
-    out["score"] = np.nanmax(scores["abs_log2fc"], axis=1, initial=-np.inf)
-    out.loc[out["status"] != "ok", "score"] = np.nan
+    out["score"] = np.nan
+    out.loc[ok, "score"] = scores["abs_log2fc"][ok].max(axis=1)
     log.info("scored %d of %d variants", len(ok), len(out))
     return out
 
 
+def _report_statuses(fa: pyfaidx.Fasta, table: pd.DataFrame, strict_ref: bool) -> None:
+    """Log why variants are not scored; with ``strict_ref`` a REF mismatch is an error."""
+    for reason, n in table.loc[table["status"] != "ok", "status"].value_counts().items():
+        examples = ", ".join(table.loc[table["status"] == reason, "id"].astype(str).head(3))
+        log.warning("%d variant(s) not scored: %s (e.g. %s)", n, reason, examples)
+    bad = table[table["status"] == "ref_mismatch"]
+    if bad.empty:
+        return
+    shown = "; ".join(f"{r.id} {r.chrom}:{r.pos} REF {r.ref}, FASTA {str(fa[r.chrom][int(r.pos) - 1]).upper()}"
+                      for r in bad.head(3).itertuples(index=False))
+    # a table written with 0-based positions matches the genome one base to the right
+    shifted = sum(int(r.pos) < len(fa[r.chrom]) and str(fa[r.chrom][int(r.pos)]).upper() == r.ref
+                  for r in bad.itertuples(index=False))
+    hint = (" Most mismatches match the base one to the right: are the positions 0-based? pos must be 1-based "
+            "(VCF convention)." if len(bad) >= 3 and shifted > len(bad) / 2 else
+            " Check that the variants and the FASTA use the same genome build and 1-based positions.")
+    if strict_ref:
+        raise InputError(f"{len(bad)} variant(s) have a REF allele that disagrees with the FASTA ({shown}).{hint} "
+                         "Without --strict-ref they are reported with status ref_mismatch and not scored.")
+    log.warning("REF disagrees with the FASTA for %d variant(s): %s.%s", len(bad), shown, hint)
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_scores(scores: pd.DataFrame, tsv: str | Path) -> None:
-    """Write ``scores.tsv`` and, beside it, the same table as ``scores.parquet``."""
+    """Write ``scores.tsv`` and, beside it, the same table as ``scores.parquet`` (each atomically)."""
     tsv = Path(tsv)
-    tsv.parent.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(tsv, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    scores.to_parquet(tsv.with_suffix(".parquet"), index=False)
+    with _atomic(tsv) as tmp:
+        scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
+    with _atomic(tsv.with_suffix(".parquet")) as tmp:
+        scores.to_parquet(tmp, index=False)
+
+
+def write_tracks(
+    path: str | Path, scores: pd.DataFrame, kept: dict[int, tuple[np.ndarray, np.ndarray]], tracks: list[str],
+    geometry: Geometry, central_bins: int, attrs: dict[str, Any] | None = None,
+) -> None:
+    """Write kept per-bin predictions to HDF5 (``--save-tracks``).
+
+    Datasets: ``ref``, ``alt`` float32 ``(M, n_bins, n_tracks)``; ``id``, ``chrom``
+    (strings), ``pos`` (1-based int64), ``row`` (row in scores.tsv), all length M in
+    table order. Attributes: ``tracks``, ``n_bins``, ``bin_size``, ``context_length``,
+    ``central_bins``, ``central_start``, ``variant_bin`` (the target bin holding the
+    variant), plus ``attrs``.
+    """
+    rows = np.array(sorted(kept), dtype=np.int64)
+    shape = (len(rows), geometry.n_bins, len(tracks))
+    strings = h5py.string_dtype("utf-8")
+    with _atomic(Path(path)) as tmp, h5py.File(tmp, "w") as h5:
+        for name, k in (("ref", 0), ("alt", 1)):
+            h5.create_dataset(name, data=np.stack([kept[r][k] for r in rows]) if len(rows) else np.zeros(shape),
+                              dtype="float32")
+        h5.create_dataset("row", data=rows)
+        h5.create_dataset("id", data=scores["id"].to_numpy()[rows].astype(str).tolist(), dtype=strings)
+        h5.create_dataset("chrom", data=scores["chrom"].to_numpy()[rows].astype(str).tolist(), dtype=strings)
+        h5.create_dataset("pos", data=scores["pos"].to_numpy()[rows].astype(np.int64))
+        h5.attrs.update({"tracks": list(tracks), **geometry.to_dict(), "central_bins": central_bins,
+                         "central_start": central_slice(geometry.n_bins, central_bins).start,
+                         "variant_bin": (geometry.context_length // 2 - geometry.flank) // geometry.bin_size,
+                         "stagevep_version": __version__, **(attrs or {})})
 
 
 def score_variant_file(
@@ -153,13 +293,39 @@ def score_variant_file(
     out: str | Path,
     groups: str | Path | None = None,
     central_bins: int = 96,
-    batch_size: int = 4,
+    batch_size: int = 8,
     pseudocount: float = 1e-3,
     device: str = "auto",
     precision: str = "auto",
+    rc_ensemble: bool = False,
+    strict_ref: bool = False,
+    save_tracks: str | Path | None = None,
+    track_ids: list[str] | None = None,
+    track_top_n: int = 0,
 ) -> pd.DataFrame:
-    """File-level :func:`score_variants`: read the variant table, write ``scores.tsv`` and ``scores.parquet``."""
-    scores = score_variants(checkpoint, fasta, read_variants(variants, groups), central_bins, batch_size,
-                            pseudocount, device, precision)
+    """File-level scoring: read the variant table, write ``scores.tsv`` and ``scores.parquet``.
+
+    The model, its tracks and geometry come from ``checkpoint``. With
+    ``save_tracks`` the per-bin ref/alt predictions go to that HDF5 file (see
+    :func:`write_tracks`): for every scored variant, or, when ``track_ids`` or
+    ``track_top_n`` is given, only for those IDs and the ``track_top_n`` highest scores.
+    """
+    table = read_variants(variants, groups)
+    unknown = sorted(set(track_ids or []) - set(table["id"]))
+    if unknown:
+        raise InputError(f"variant ID(s) to plot not found in {variants}: {unknown[:5]}")
+    dev = resolve_device(device)
+    model, ckpt = load_checkpoint(checkpoint, dev)
+    geometry = checkpoint_geometry(ckpt)
+    tracks = list(ckpt["tracks"])
+    keeper = None
+    if save_tracks:
+        keeper = TrackKeeper(keep_all=not track_ids and not track_top_n, ids=set(track_ids or []), top_n=track_top_n)
+    scores = score_with_model(model, geometry, tracks, open_fasta(fasta), table, central_bins, batch_size,
+                              pseudocount, dev, precision, rc_ensemble, strict_ref, keeper)
     write_scores(scores, out)
+    if keeper is not None:
+        write_tracks(save_tracks, scores, keeper.rows(), tracks, geometry, central_bins,
+                     {"rc_ensemble": rc_ensemble, "target_transform": str(ckpt["target_transform"]),
+                      "checkpoint": str(checkpoint)})
     return scores

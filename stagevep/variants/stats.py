@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 STAT_COLUMNS = [
     "metric", "positive_group", "negative_group", "n_pos", "n_neg", "mean_pos", "mean_neg", "median_pos",
     "median_neg", "mannwhitney_u", "mannwhitney_p", "welch_t", "welch_p", "cohens_d", "auc", "auc_ci_low",
-    "auc_ci_high",
+    "auc_ci_high", "note",
 ]
 
 
@@ -77,24 +77,34 @@ def group_stats(
 
     One row for ``score`` and one per stage (``<stage>_abs_log2fc``), columns
     :data:`STAT_COLUMNS`. Variants with status other than ``ok`` or an empty
-    group are left out.
+    group are left out. A group with fewer than 2 scored variants (even 0) gives
+    NA for the statistics that need more and a ``note`` saying so; an unknown
+    ``positive_group`` or a single group is an :class:`InputError`.
     """
     if "group" not in scores.columns:
         raise InputError("the scores have no 'group' column: give groups in the variant table or with --groups")
-    usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
-    groups = sorted(set(usable["group"]))
+    labelled = scores[scores["group"].fillna("") != ""]
+    groups = sorted(set(labelled["group"]))
     if positive_group not in groups:
-        raise InputError(f"no scored variant is in the positive group {positive_group!r}; groups present: {groups}")
+        raise InputError(f"no variant is in the positive group {positive_group!r}; groups present: {groups}. "
+                         "Set --positive_group to one of them, assign groups (table column 'group' or --groups), "
+                         "or run with --skip_group_comparison")
     negatives = [g for g in groups if g != positive_group]
     if not negatives:
-        raise InputError(f"all scored variants are in {positive_group!r}; a second group is needed to compare")
+        raise InputError(f"all labelled variants are in {positive_group!r}; a second group is needed to compare")
+    negative_group = "+".join(negatives)
+    usable = labelled[labelled["status"] == "ok"]
     is_pos = (usable["group"] == positive_group).to_numpy()
-    for name, n in ((positive_group, is_pos.sum()), ("+".join(negatives), (~is_pos).sum())):
-        if n < 2:
-            log.warning("group %s has %d scored variant(s): statistics that need 2 or more are NA", name, n)
+    small = [f"{name} has {n} scored variant(s)" for name, n in
+             ((positive_group, int(is_pos.sum())), (negative_group, int((~is_pos).sum()))) if n < 2]
+    note = ""
+    if small:
+        note = "; ".join(small) + ": statistics that need 2 or more per group are NA"
+        log.warning("%s", note)
     rows = []
-    for metric in score_metrics(usable):
+    for metric in score_metrics(scores):
         values = usable[metric].to_numpy(dtype=float)
         res = compare_two(values[is_pos], values[~is_pos], n_boot, seed)
-        rows.append({"metric": metric, "positive_group": positive_group, "negative_group": "+".join(negatives), **res})
+        rows.append({"metric": metric, "positive_group": positive_group, "negative_group": negative_group, **res,
+                     "note": note})
     return pd.DataFrame(rows, columns=STAT_COLUMNS)

@@ -1,5 +1,6 @@
 include { SCORE_VARIANTS } from '../../modules/local/score_variants'
-include { COMPARE_GROUPS         } from '../../modules/local/compare_groups'
+include { COMPARE_GROUPS } from '../../modules/local/compare_groups'
+include { PLOT_VARIANTS  } from '../../modules/local/plot_variants'
 
 workflow VARIANT_ANALYSIS {
     take:
@@ -7,6 +8,7 @@ workflow VARIANT_ANALYSIS {
     variants          // path: VCF or TSV
     groups            // path or [] (optional id/group TSV)
     fasta             // path
+    bigwigs           // [meta (stage), <stage>.mean.bw]: observed signal in the per-variant panels
     compare           // boolean: run the group comparison
 
     main:
@@ -15,6 +17,11 @@ workflow VARIANT_ANALYSIS {
     if (compare) {
         COMPARE_GROUPS(SCORE_VARIANTS.out.scores)
         ch_versions = ch_versions.mix(COMPARE_GROUPS.out.versions)
+    }
+    if (params.plot_variants || params.plot_top_n > 0) {
+        PLOT_VARIANTS(SCORE_VARIANTS.out.scores.join(SCORE_VARIANTS.out.tracks),
+            bigwigs.map { it[1] }.collect().ifEmpty([]))
+        ch_versions = ch_versions.mix(PLOT_VARIANTS.out.versions)
     }
 
     emit:

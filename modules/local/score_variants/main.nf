@@ -10,6 +10,7 @@ process SCORE_VARIANTS {
     output:
     tuple val(meta), path('variants/scores.tsv'), emit: scores
     path 'variants/scores.parquet', emit: parquet
+    tuple val(meta), path('variants/tracks.h5'), emit: tracks
     path 'versions.yml', emit: versions
 
     script:
@@ -17,14 +18,14 @@ process SCORE_VARIANTS {
     def groups_arg = groups ? "--groups ${groups}" : ''
     """
     score_variants.py --checkpoint ${checkpoint} --fasta ${fasta} --variants ${variants} ${groups_arg} \\
-        --out variants/scores.tsv ${args}
+        --out variants/scores.tsv --save-tracks variants/tracks.h5 ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
     mkdir -p variants
-    touch variants/scores.tsv variants/scores.parquet
+    touch variants/scores.tsv variants/scores.parquet variants/tracks.h5
     software_versions.py --process ${task.process} > versions.yml
     """
 }

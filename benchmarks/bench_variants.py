@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Variant scoring throughput: batched (ref and alt of many variants per forward pass) vs one pair at a time.
+
+The baseline is measured in the same run on the same variants and model:
+  * ``seed``: the seed's loop: per variant, fetch the window, encode ref and alt,
+    one forward pass for ref and one for alt (batch 1 each);
+  * ``pair``: :func:`stagevep.variants.score.score_with_model` with ``--batch-size 1``
+    (one ref/alt pair per forward pass);
+  * ``batched``: the same with ``--batch-size B`` (and optionally ``--rc-ensemble``).
+Prints variants/s and the ratio of each to the seed baseline.
+
+CPU (here):  .venv/bin/python benchmarks/bench_variants.py --model-size tiny --context-length 16384 --n-bins 64 \
+                 --n-variants 128 --n-baseline 32 --batch-size 32
+GPU (lent):  python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --n-baseline 32 \
+                 --batch-size 8 [--rc-ensemble]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stagevep.geometry import Geometry
+from stagevep.io.genome import one_hot, open_fasta
+from stagevep.model.enformer import build_model, model_config
+from stagevep.model.predict import resolve_device
+from stagevep.variants.score import score_with_model, variant_sequences
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def random_variants(fa, n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` SNVs at random positions of the FASTA with the genome's REF base and a different ALT."""
+    rng = np.random.default_rng(seed)
+    names = list(fa.keys())
+    rows = []
+    while len(rows) < n:
+        chrom = names[rng.integers(len(names))]
+        pos = int(rng.integers(1, len(fa[chrom]) + 1))
+        ref = str(fa[chrom][pos - 1]).upper()
+        if ref in "ACGT":
+            alt = rng.choice([b for b in "ACGT" if b != ref])
+            rows.append((f"v{len(rows)}", chrom, pos, ref, alt, ""))
+    return pd.DataFrame(rows, columns=["id", "chrom", "pos", "ref", "alt", "group"])
+
+
+@torch.no_grad()
+def seed_loop(model, fa, variants: pd.DataFrame, context: int, device: torch.device) -> np.ndarray:
+    """The seed's scoring loop: two batch-1 forward passes per variant. Returns ``(N, n_bins, n_tracks)`` alt - ref."""
+    out = []
+    for v in variants.itertuples(index=False):
+        ref, alt = variant_sequences(fa, v.chrom, int(v.pos), v.alt, context)
+        r = model(torch.from_numpy(one_hot(ref))[None].to(device)).float().cpu().numpy()
+        a = model(torch.from_numpy(one_hot(alt))[None].to(device)).float().cpu().numpy()
+        out.append((a - r)[0])
+    return np.stack(out)
+
+
+def timed(fn, device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    res = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return res, time.perf_counter() - t0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-size", default="tiny", choices=["tiny", "full"])
+    p.add_argument("--context-length", type=int, default=196_608)
+    p.add_argument("--n-bins", type=int, default=896)
+    p.add_argument("--bin-size", type=int, default=128)
+    p.add_argument("--n-variants", type=int, default=64)
+    p.add_argument("--n-baseline", type=int, default=0, help="variants for the baselines (default: all)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--rc-ensemble", action="store_true")
+    p.add_argument("--precision", default="auto")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--fasta", default=str(REPO / "assets" / "test_data" / "genome.fa"))
+    args = p.parse_args()
+
+    device = resolve_device(args.device)
+    geom = Geometry(n_bins=args.n_bins, bin_size=args.bin_size, context_length=args.context_length)
+    torch.manual_seed(0)
+    model = build_model(model_config(args.model_size, geom), 5).to(device).eval()
+    fa = open_fasta(args.fasta)
+    variants = random_variants(fa, args.n_variants)
+    base = variants.head(args.n_baseline or args.n_variants)
+    tracks = [f"S{i}" for i in range(5)]
+    central = min(96, args.n_bins)
+    print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'CPU'}), "
+          f"torch threads {torch.get_num_threads()}, model {args.model_size}, context {args.context_length}, "
+          f"{args.n_bins} bins, precision {args.precision}, rc_ensemble {args.rc_ensemble}")
+
+    score_with_model(model, geom, tracks, fa, base.head(2), central, 2, device=device)  # warm-up
+    runs = {}
+    _, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
+    runs["seed loop (ref, alt: 2 passes of 1)"] = len(base) / t
+    _, t = timed(lambda: score_with_model(model, geom, tracks, fa, base, central, 1, device=device,
+                                          precision=args.precision, rc_ensemble=args.rc_ensemble), device)
+    runs["one pair per pass (--batch-size 1)"] = len(base) / t
+    _, t = timed(lambda: score_with_model(model, geom, tracks, fa, variants, central, args.batch_size,
+                                          device=device, precision=args.precision, rc_ensemble=args.rc_ensemble),
+                 device)
+    runs[f"batched (--batch-size {args.batch_size})"] = len(variants) / t
+    ref_rate = runs["seed loop (ref, alt: 2 passes of 1)"]
+    print(f"{'method':40s} {'variants/s':>11s} {'vs seed':>8s}")
+    for name, rate in runs.items():
+        print(f"{name:40s} {rate:11.2f} {rate / ref_rate:7.1f}x")
+
+
+if __name__ == "__main__":
+    main()

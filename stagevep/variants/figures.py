@@ -1,0 +1,103 @@
+"""File-level per-variant figures: seed-style panels from saved ref/alt tracks and averaged bigWigs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from stagevep.errors import InputError
+from stagevep.io.bigwig import open_bigwig, read_values
+from stagevep.plots.variants import plot_variant_panel
+from stagevep.variants.compare import read_scores
+
+log = logging.getLogger(__name__)
+
+
+def stage_bigwigs(paths: list[str | Path], tracks: list[str]) -> dict[str, Path]:
+    """Map each model track to its averaged bigWig, by file name ``<stage>.mean.bw`` (or ``<stage>.bw``)."""
+    found = {}
+    for p in map(Path, paths):
+        stage = re.sub(r"(\.mean)?\.(bw|bigwig)$", "", p.name, flags=re.IGNORECASE)
+        if stage not in tracks:
+            raise InputError(f"bigWig {p} does not name a model track (expected <stage>.mean.bw, stages {tracks})")
+        found[stage] = p
+    return found
+
+
+def binned_signal(bigwigs: dict[str, Path], tracks: list[str], chrom: str, start: int, n_bins: int,
+                  bin_size: int) -> np.ndarray:
+    """Per-bin sums of each track's bigWig over ``n_bins`` bins from 0-based ``start``.
+
+    Returns float64 ``(n_bins, n_tracks)``; bases outside the chromosome, tracks
+    without a bigWig and no-data bases count as 0.
+    """
+    out = np.zeros((n_bins, len(tracks)))
+    end = start + n_bins * bin_size
+    for t, track in enumerate(tracks):
+        if track not in bigwigs:
+            continue
+        with open_bigwig(bigwigs[track]) as bw:
+            length = bw.chroms().get(chrom, 0)
+            lo, hi = max(0, start), min(end, length)
+            values = np.zeros(end - start)
+            if hi > lo:
+                values[lo - start:hi - start] = read_values(bw, chrom, lo, hi)
+        out[:, t] = values.reshape(n_bins, bin_size).sum(axis=1)
+    return out
+
+
+def plot_variant_files(
+    scores_tsv: str | Path,
+    tracks_h5: str | Path,
+    out_dir: str | Path,
+    ids: list[str] | None = None,
+    top_n: int = 0,
+    bigwigs: list[str | Path] | None = None,
+) -> list[Path]:
+    """Draw ``variant_<id>.png``/``.pdf`` panels in ``out_dir``; returns the PNG paths.
+
+    Variants: ``ids`` plus the ``top_n`` highest scores among those whose tracks
+    ``tracks_h5`` holds (written by ``score_variants.py --save-tracks``).
+    ``bigwigs`` (``<stage>.mean.bw``) add the observed signal row.
+    """
+    scores = read_scores(scores_tsv).set_index("id", drop=False)
+    if not Path(tracks_h5).exists():
+        raise InputError(f"tracks file not found: {tracks_h5} (write it with score_variants.py --save-tracks)")
+    with h5py.File(tracks_h5, "r") as h5:
+        saved = h5["id"].asstr()[:].tolist()
+        ref, alt = h5["ref"][:], h5["alt"][:]
+        a = dict(h5.attrs)
+    tracks = [str(t) for t in a["tracks"]]
+    n_bins, bin_size, context = int(a["n_bins"]), int(a["bin_size"]), int(a["context_length"])
+    flank = (context - n_bins * bin_size) // 2
+    central = slice(int(a["central_start"]), int(a["central_start"]) + int(a["central_bins"]))
+    index = {v: i for i, v in enumerate(saved)}
+    unscored = [i for i in ids or [] if i not in index and i in scores.index and scores.at[i, "status"] != "ok"]
+    if unscored:
+        log.warning("no panel for %s: not scored (status %s)", ", ".join(unscored),
+                    ", ".join(scores.loc[unscored, "status"]))
+        ids = [i for i in ids or [] if i not in unscored]
+    missing = [i for i in ids or [] if i not in index]
+    if missing:
+        raise InputError(f"{tracks_h5} holds no predictions for {missing[:5]}: score them with "
+                         "--save-tracks and --track-ids (pipeline: --plot_variants)")
+    ranked = scores.loc[saved].sort_values("score", ascending=False, na_position="last")["id"].tolist()
+    chosen = list(dict.fromkeys([*(ids or []), *ranked[:top_n]]))
+    bw_map = stage_bigwigs(list(bigwigs or []), tracks)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for vid in chosen:
+        v = scores.loc[vid]
+        start = int(v["pos"]) - 1 - context // 2 + flank
+        observed = (binned_signal(bw_map, tracks, str(v["chrom"]), start, n_bins, bin_size) if bw_map else None)
+        stem = out / ("variant_" + re.sub(r"[^A-Za-z0-9_.-]", "_", vid))
+        written.append(plot_variant_panel(v, ref[index[vid]], alt[index[vid]], tracks,
+                                          start + bin_size * (np.arange(n_bins) + 0.5), central, int(a["variant_bin"]),
+                                          observed, stem))
+    log.info("drew %d variant panel(s) in %s", len(written), out)
+    return written
