@@ -14,13 +14,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samplesheet", help="the run's samplesheet CSV")
     p.add_argument("--params", help="the resolved parameters as a JSON object")
     p.add_argument("--versions", nargs="*", default=[], help="versions.yml of the tasks")
+    p.add_argument("--nextflow-version", help="the Nextflow version that ran the pipeline")
     p.add_argument("--file", action="append", default=[], metavar="REL=PATH",
                    help="an output: its path below --outdir (which decides its section) = a local copy; repeatable")
     return p
 
 
 def main(args: argparse.Namespace) -> None:
-    write_report(args.output, parse_file_args(args.file), args.samplesheet, args.params, args.versions)
+    write_report(args.output, parse_file_args(args.file), args.samplesheet, args.params, args.versions,
+                 args.nextflow_version)
 
 
 if __name__ == "__main__":

@@ -253,21 +253,26 @@ def write_report(
     samplesheet: str | Path | None = None,
     params_json: str | Path | None = None,
     versions_files: Sequence[str | Path] = (),
+    nextflow_version: str | None = None,
 ) -> Path:
     """Write ``report.html`` (atomically: a temporary file renamed into place). Returns its path.
 
     ``params_json`` is the resolved parameters as a JSON object;
-    ``versions_files`` are the tasks' ``versions.yml``.
+    ``versions_files`` are the tasks' ``versions.yml``; ``nextflow_version``
+    is listed with them (process ``Workflow``).
     """
     for label, path in (("samplesheet", samplesheet), ("parameters file", params_json)):
         if path is not None and not Path(path).is_file():
             raise InputError(f"{label} not found: {path}")
     params = json.loads(Path(params_json).read_text()) if params_json is not None else None
+    versions = read_versions([Path(p) for p in versions_files])
+    if nextflow_version:
+        versions["Workflow"] = {"Nextflow": nextflow_version, "stagevep": __version__}
     text = render_report(
         files,
         samplesheet=Path(samplesheet) if samplesheet is not None else None,
         params=params,
-        versions=read_versions([Path(p) for p in versions_files]),
+        versions=versions,
     )
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
