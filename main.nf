@@ -18,7 +18,7 @@ workflow {
         return
     }
     validateParameters(params, schema)
-    def samples = readSamplesheet(params.input)
+    def samples = readSamplesheet(params.input, "${projectDir}/assets/schema_input.json")
     def fasta = file(params.fasta, checkIfExists: true)
     writeParams(params, params.outdir)
     log.info "stagevep ${workflow.manifest.version}: ${samples.size()} replicate(s) of ${stageOrder(samples).size()} stage(s) " +

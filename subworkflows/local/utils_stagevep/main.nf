@@ -106,24 +106,23 @@ def helpMessage(schema_path) {
 // Read and validate the samplesheet. Returns a list of [meta, bigwig, peaks].
 // Relative paths are resolved against the samplesheet's own directory. Every problem is reported at once,
 // each with its row (the line number in the file) and column.
-def readSamplesheet(String path) {
+def readSamplesheet(String path, schema_path) {
     def sheet = file(path)
     if (!sheet.exists()) error("Samplesheet not found: ${path}")
-    def columns = 'stage,replicate,bigwig,peaks'
+    def items = new JsonSlurper().parse(new File(schema_path.toString())).items
+    def spec = items.properties
+    def required = items.required as List
+    def columns = required.join(',')
     // [line number, text] of every line that is not blank or a comment
     def lines = []
     sheet.readLines().eachWithIndex { text, i -> if (text.trim() && !text.startsWith('#')) lines << [i + 1, text] }
     if (!lines) error("Samplesheet ${path} is empty: it needs the header '${columns}' and one row per replicate")
     def header = lines[0][1].split(',', -1)*.trim()*.replaceAll(/^"|"$/, '')
-    def required = columns.split(',') as List
     def missing = required.findAll { !(it in header) }
     if (missing) {
         error("Samplesheet ${path}: missing column(s) ${missing.join(', ')} in the header (row ${lines[0][0]}); the header must contain ${columns}")
     }
     if (lines.size() == 1) error("Samplesheet ${path} has a header but no rows: add one row per replicate")
-    def bigwig_ext = ['.bw', '.bigwig']
-    def peak_ext = ['.bed', '.narrowpeak', '.gappedpeak', '.broadpeak', '.bed.gz', '.narrowpeak.gz',
-                    '.gappedpeak.gz', '.broadpeak.gz', '.bb', '.bigbed']
     def rows = []
     def errors = []
     def seen = [:]
@@ -136,8 +135,8 @@ def readSamplesheet(String path) {
         def rec = [header, fields].transpose().collectEntries { it }
         def names_ok = true
         ['stage', 'replicate'].each { col ->
-            if (!(rec[col] ==~ /[A-Za-z0-9_.-]+/)) {
-                errors << "row ${rowno}, column '${col}': '${rec[col]}' must be non-empty and use only letters, digits, '_', '.', '-'"
+            if (!(rec[col] ==~ spec[col].pattern)) {
+                errors << "row ${rowno}, column '${col}': '${rec[col]}' ${spec[col].errorMessage}"
                 names_ok = false
             }
         }
@@ -146,8 +145,8 @@ def readSamplesheet(String path) {
             errors << "row ${rowno}, columns 'stage','replicate': duplicate (stage, replicate) = (${rec.stage}, ${rec.replicate}), first seen on row ${seen[key]}"
         }
         seen[key] = seen[key] ?: rowno
-        def bigwig = resolveInput(sheet, rec.bigwig, rowno, 'bigwig', bigwig_ext, errors)
-        def peaks  = resolveInput(sheet, rec.peaks, rowno, 'peaks', peak_ext, errors)
+        def bigwig = resolveInput(sheet, rec.bigwig, rowno, 'bigwig', spec.bigwig.extensions, errors)
+        def peaks  = resolveInput(sheet, rec.peaks, rowno, 'peaks', spec.peaks.extensions, errors)
         rows << [[id: "${rec.stage}_${rec.replicate}", stage: rec.stage, replicate: rec.replicate], bigwig, peaks]
     }
     if (errors) {
