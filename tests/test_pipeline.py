@@ -723,19 +723,12 @@ MORE_BAD_CASES = {
 }
 
 
+GROOVY_CASES.update(MORE_BAD_CASES)
+
+
 @pytest.mark.parametrize("case", list(MORE_BAD_CASES))
 def test_more_bad_inputs_fail_before_any_task(tmp_path, case):
-    make_args, needles = MORE_BAD_CASES[case]
-    launch = tmp_path / "launch"
-    launch.mkdir()
-    proc = run_nextflow(launch, "-stub", *make_args(tmp_path))
-    detail = describe(proc, launch)
-    assert proc.returncode != 0, f"{case}: the pipeline accepted a bad input\n{detail}"
-    for needle in needles:
-        assert needle.lower() in proc.stdout.lower(), f"{case}: {needle!r} not in the error\n{detail}"
-    assert not task_dirs(launch), f"{case}: tasks ran before validation failed\n{detail}"
-    for trace in trace_files(launch / "results"):
-        assert read_trace(trace).empty, f"{case}: {trace} lists tasks\n{detail}"
+    test_bad_input_fails_before_any_task(tmp_path, case)
 
 
 def test_params_file_partial_stub_run_reports_what_did_not_run(tmp_path):
