@@ -125,6 +125,7 @@ def test_schema_and_config_declare_the_same_parameters():
 def test_every_parameter_has_help(name):
     spec = next(g["properties"][name] for g in SCHEMA["$defs"].values() if name in g["properties"])
     assert spec.get("description"), f"--{name} has no description in nextflow_schema.json"
+    assert spec.get("help_text"), f"--{name} has no help_text in nextflow_schema.json"
     assert spec.get("type") in {"string", "integer", "number", "boolean"}, f"--{name}: type {spec.get('type')}"
 
 
