@@ -32,7 +32,8 @@ workflow STAGEVEP {
         .filter { it instanceof Path }
         .map { f -> [outdirPath(f), f] }
         .toSortedList { a, b -> a[0] <=> b[0] }
-    REPORT(file(params.input), JsonOutput.toJson(params), ch_versions.collect(),
+    // sorted inputs: a -resume run, whose cached tasks finish in another order, must find the same task hash
+    REPORT(file(params.input), JsonOutput.toJson(params), ch_versions.toSortedList { a, b -> a.toString() <=> b.toString() },
         ch_report.map { it*.get(0) }, ch_report.map { it*.get(1) })
 
     // one software_versions.yml for the run, one entry per process
