@@ -6,19 +6,20 @@ BIN := $(VENV)/bin
 NXF_VERSION := 24.10.0
 NXF_DIR := .nextflow-dist
 DEMO_OUT ?= results/demo
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: all setup venv bedtools nextflow demo test test-unit lint synthetic clean
+.PHONY: all setup venv bedtools chromium nextflow demo test test-unit lint synthetic container clean
 
 all: setup
 
 setup: venv bedtools nextflow
 
-# Python environment with the package (editable) and its test dependencies.
+# Python environment with the package (editable) and its test dependencies, at the container's pinned versions.
 venv: $(BIN)/.installed
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml containers/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint containers/constraints.txt -e '.[test]'
 	touch $@
 
 # bedtools (used by pybedtools) from Debian when it is missing.
@@ -27,6 +28,13 @@ bedtools:
 	  echo "installing bedtools from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bedtools; }
+
+# Headless Chromium (Debian) for the report test, when no Chromium is on the PATH.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "installing chromium from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 # Nextflow from Maven Central into $(NXF_DIR), launcher in the venv's bin/.
 nextflow: $(BIN)/nextflow
@@ -39,18 +47,29 @@ demo: setup
 	@echo ""
 	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/."
 
-test: setup lint
+test: setup chromium lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
 
 lint: venv
 	$(BIN)/ruff check stagevep bin tests
 
-test-unit: venv bedtools
+test-unit: venv bedtools chromium
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests -m "not pipeline"
 
 # Regenerate the bundled synthetic dataset (tests check that it reproduces byte for byte).
 synthetic: venv
 	$(BIN)/python bin/make_synthetic_dataset.py --out-dir assets/test_data --seed 1
+
+# The container image stagevep:$(VERSION) (needs a Docker engine; then containers/stagevep.def for Apptainer).
+container:
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+	  echo "make container: no Docker engine is reachable here ('docker info' failed), so the image was not built."; \
+	  echo "On a machine with Docker run:  docker build -t stagevep:$(VERSION) -f containers/Dockerfile ."; \
+	  echo "then for Apptainer/Singularity: apptainer build stagevep-$(VERSION).img containers/stagevep.def"; \
+	  exit 1; \
+	fi
+	docker build -t stagevep:$(VERSION) -f containers/Dockerfile .
+	@echo "built stagevep:$(VERSION); for Apptainer: apptainer build stagevep-$(VERSION).img containers/stagevep.def"
 
 clean:
 	rm -rf work .nextflow .nextflow.log* results

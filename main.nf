@@ -5,6 +5,8 @@
  * Entry point only: validate params and samplesheet, run STAGEVEP, print a summary.
  */
 nextflow.enable.dsl = 2
+// channel topics (stable from Nextflow 25.04): module outputs declared with `topic: report` feed the report
+nextflow.preview.topic = true
 
 include { STAGEVEP } from './workflows/stagevep'
 include { validateParameters; helpMessage; readSamplesheet; stageOrder; writeParams } from './subworkflows/local/utils_stagevep'
@@ -16,7 +18,7 @@ workflow {
         return
     }
     validateParameters(params, schema)
-    def samples = readSamplesheet(params.input)
+    def samples = readSamplesheet(params.input, "${projectDir}/assets/schema_input.json")
     def fasta = file(params.fasta, checkIfExists: true)
     writeParams(params, params.outdir)
     log.info "stagevep ${workflow.manifest.version}: ${samples.size()} replicate(s) of ${stageOrder(samples).size()} stage(s) " +
@@ -28,7 +30,7 @@ workflow {
 workflow.onComplete {
     if (params.help) return
     if (workflow.success) {
-        log.info "stagevep finished: results are in ${params.outdir} (prepare/, train/, evaluate/, variants/, pipeline_info/)"
+        log.info "stagevep finished: results are in ${params.outdir} (prepare/, train/, evaluate/, variants/, report/report.html, pipeline_info/)"
     } else {
         log.error "stagevep failed: see the error above and ${params.outdir}/pipeline_info/ for the execution report"
     }

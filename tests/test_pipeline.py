@@ -828,3 +828,152 @@ def test_functional_variants_score_higher(outdir):
     assert row.auc_ci_low <= row.auc <= row.auc_ci_high
     assert row.mean_pos > row.mean_neg
     assert row.auc >= 0.8, f"AUC {row.auc:.3f} below the issue-6 bar of 0.8"
+# ---------------------------------------------------------------------------
+# issue 7: report, --help, -params-file, more bad inputs
+# ---------------------------------------------------------------------------
+
+SCHEMA = json.loads((REPO / "nextflow_schema.json").read_text())
+REPORT_SECTIONS = ["inputs", "qc", "training", "evaluation", "variants", "versions"]
+
+
+def schema_parameters() -> list[str]:
+    return [name for group in SCHEMA["$defs"].values() for name in group["properties"]]
+
+
+def report_dom(html_text: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """(section ids, [(alt, src) of every <img>]) of a report, parsed with the standard library."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        ids: list[str] = []
+        imgs: list[tuple[str, str]] = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "section":
+                self.ids.append(attrs.get("id"))
+            elif tag == "img":
+                self.imgs.append((attrs.get("alt", ""), attrs.get("src", "")))
+
+    parser = Parser()
+    parser.ids, parser.imgs = [], []
+    parser.feed(html_text)
+    return parser.ids, parser.imgs
+
+
+def test_report_embeds_every_published_figure(outdir):
+    report = outdir / "report" / "report.html"
+    assert report.is_file(), f"no {report}"
+    text = report.read_text()
+    ids, imgs = report_dom(text)
+    assert ids == REPORT_SECTIONS
+    published = sorted(p.relative_to(outdir).as_posix() for p in outdir.glob("*/**/*.png")
+                       if p.parts[len(outdir.parts)] in ("prepare", "evaluate", "variants", "train"))
+    assert published, "the run published no PNG"
+    alts = [alt for alt, _ in imgs]
+    missing = [p for p in published if p not in alts]
+    assert not missing, f"published figures missing from the report: {missing}"
+    assert "training curves from train/metrics.csv" in alts
+    for alt, src in imgs:
+        assert src.startswith("data:image/png;base64,"), f"{alt} is not embedded"
+    for sid, nxt in zip(REPORT_SECTIONS, REPORT_SECTIONS[1:], strict=False):
+        body = text[text.index(f'<section id="{sid}">'):text.index(f'<section id="{nxt}">')]
+        # the QC section fills once data preparation publishes prepare/qc/ figures or tables
+        assert sid == "qc" or "not run" not in body, f"section {sid} says 'not run' after a complete run"
+    for stage in stage_order():
+        assert stage in text
+    assert "Nextflow" in text and "torch_cuda" in text
+
+
+def test_help_prints_every_parameter_and_runs_nothing(tmp_path):
+    cmd = [nextflow_bin(), "run", str(MAIN_NF), "--help", "-ansi-log", "false"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=nextflow_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=SHORT_RUN_TIMEOUT, check=False)
+    detail = describe(proc, tmp_path)
+    assert proc.returncode == 0, detail
+    for name in schema_parameters():
+        assert re.search(rf"^\s+--{name}\s", proc.stdout, re.MULTILINE), f"--{name} missing from --help\n{detail}"
+    assert not task_dirs(tmp_path), detail
+    assert not (tmp_path / "null").exists(), "--help wrote a null/ folder"
+
+
+def test_missing_required_parameters_fail_before_any_task(tmp_path):
+    # no -profile test: nothing supplies --input or --fasta
+    cmd = [nextflow_bin(), "run", str(MAIN_NF), "-ansi-log", "false", "--outdir", str(tmp_path / "results")]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=nextflow_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=SHORT_RUN_TIMEOUT, check=False)
+    detail = describe(proc, tmp_path)
+    assert proc.returncode != 0, detail
+    for name in ("input", "fasta"):
+        assert f"missing required parameter --{name}" in proc.stdout, detail
+    assert not task_dirs(tmp_path), detail
+    for trace in trace_files(tmp_path / "results"):
+        assert read_trace(trace).empty, detail
+
+
+def sheet_unknown_extension(tmp: Path) -> list[str]:
+    rows = absolute_rows()
+    rows[2]["peaks"] = rows[2]["peaks"] + ".txt"  # data row 3 = line 4
+    return ["--input", str(write_sheet(tmp / "sheet.csv", rows))]
+
+
+def sheet_bad_stage_name(tmp: Path) -> list[str]:
+    rows = absolute_rows()
+    rows[0]["stage"] = "CS 13/a"
+    return ["--input", str(write_sheet(tmp / "sheet.csv", rows))]
+
+
+def sheet_header_only(tmp: Path) -> list[str]:
+    return ["--input", str(write_sheet(tmp / "sheet.csv", []))]
+
+
+def sheet_empty_file(tmp: Path) -> list[str]:
+    (tmp / "sheet.csv").write_text("\n")
+    return ["--input", str(tmp / "sheet.csv")]
+
+
+def params_file_wrong_type(tmp: Path) -> list[str]:
+    (tmp / "params.yaml").write_text("max_steps: ten\nbatch_size: 2\n")
+    return ["-params-file", str(tmp / "params.yaml")]
+
+
+MORE_BAD_CASES = {
+    "unknown_extension": (sheet_unknown_extension, ["row 4", "column 'peaks'", "unknown extension"]),
+    "bad_stage_name": (sheet_bad_stage_name, ["row 2", "column 'stage'", "'CS 13/a'", "only letters, digits"]),
+    "header_only": (sheet_header_only, ["has a header but no rows"]),
+    "empty_sheet": (sheet_empty_file, ["is empty", "stage,replicate,bigwig,peaks"]),
+    "outside_enum": (lambda tmp: ["--loss", "huber"], ["--loss must be one of poisson, mse", "huber"]),
+    "params_file_wrong_type": (params_file_wrong_type, ["--max_steps must be an integer", "ten"]),
+    "missing_fasta_file": (lambda tmp: ["--fasta", str(tmp / "nope.fa")], ["--fasta: file not found", "nope.fa"]),
+}
+
+
+GROOVY_CASES.update(MORE_BAD_CASES)
+
+
+@pytest.mark.parametrize("case", list(MORE_BAD_CASES))
+def test_more_bad_inputs_fail_before_any_task(tmp_path, case):
+    test_bad_input_fails_before_any_task(tmp_path, case)
+
+
+def test_params_file_partial_stub_run_reports_what_did_not_run(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("max_steps: 7\nlr: 2e-4\nskip_group_comparison: true\n")
+    launch = tmp_path / "launch"
+    proc = run_nextflow(launch, "-stub", "-params-file", str(params))
+    detail = describe(proc, launch)
+    assert proc.returncode == 0, detail
+    out = launch / "results"
+    resolved = json.loads(sorted((out / "pipeline_info").glob("params_*.json"))[-1].read_text())
+    assert resolved["max_steps"] == 7 and resolved["skip_group_comparison"] is True, resolved
+    assert float(resolved["lr"]) == pytest.approx(2e-4)
+    ran = {short_name(p) for p in read_trace(trace_files(out)[-1])["process"]}
+    assert "COMPARE_GROUPS" not in ran and "REPORT" in ran, ran
+    text = (out / "report" / "report.html").read_text()
+    ids, imgs = report_dom(text)
+    assert ids == REPORT_SECTIONS
+    assert not imgs, "stub outputs are empty: nothing to embed"
+    variants = text[text.index('<section id="variants">'):text.index('<section id="versions">')]
+    assert "not run" in variants, variants
+    training = text[text.index('<section id="training">'):text.index('<section id="evaluation">')]
+    assert "empty file" in training, training

@@ -1,6 +1,9 @@
 include { PREPARE_DATA   } from '../subworkflows/local/prepare_data'
 include { TRAIN_EVALUATE } from '../subworkflows/local/train_evaluate'
 include { VARIANT_ANALYSIS } from '../subworkflows/local/score_variants'
+include { REPORT         } from '../modules/local/report'
+
+import groovy.json.JsonOutput
 
 // PREPARE_DATA -> TRAIN_MODEL -> EVALUATE_MODEL; SCORE_VARIANTS -> COMPARE_GROUPS
 workflow STAGEVEP {
@@ -23,9 +26,34 @@ workflow STAGEVEP {
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }
 
+    // report/report.html from every module output declared with `topic: report` (channel topics: no plumbing
+    // through the subworkflows); each file keeps its path below --outdir, which picks its report section
+    ch_report = channel.topic('report')
+        .flatten()
+        .filter { it instanceof Path }
+        .map { f -> [outdirPath(f), f] }
+        .toSortedList { a, b -> a[0] <=> b[0] }
+    // sorted inputs: a -resume run, whose cached tasks finish in another order, must find the same task hash
+    REPORT(file(params.input), JsonOutput.toJson(params), ch_versions.toSortedList { a, b -> a.toString() <=> b.toString() },
+        ch_report.map { it*.get(0) }, ch_report.map { it*.get(1) })
+
     // one software_versions.yml for the run, one entry per process
     ch_versions
+        .mix(REPORT.out.versions)
         .map { it.text }
         .unique()
+        .mix(Channel.of("Workflow:\n  Nextflow: ${workflow.nextflow.version}\n  stagevep: ${workflow.manifest.version}\n".toString()))
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true, newLine: false)
+
+    emit:
+    report = REPORT.out.html
+}
+
+// Path of a task output below --outdir: its path inside the task directory (work/ab/cdef.../train/metrics.csv
+// -> train/metrics.csv), which is where the default publishDir puts it
+def outdirPath(Path f) {
+    def work = workflow.workDir.toAbsolutePath().normalize()
+    def abs = f.toAbsolutePath().normalize()
+    return abs.startsWith(work) && work.relativize(abs).nameCount > 2 ?
+        work.relativize(abs).subpath(2, work.relativize(abs).nameCount).toString() : f.name
 }

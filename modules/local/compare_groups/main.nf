@@ -7,8 +7,8 @@ process COMPARE_GROUPS {
     tuple val(meta), path(scores)
 
     output:
-    tuple val(meta), path('variants/group_stats.tsv'), emit: stats
-    path 'variants/plots/*', emit: plots
+    tuple val(meta), path('variants/group_stats.tsv'), emit: stats, topic: report
+    path 'variants/plots/*', emit: plots, topic: report
     path 'versions.yml', emit: versions
 
     script:

@@ -8,7 +8,7 @@ process EVALUATE_MODEL {
     path fasta
 
     output:
-    tuple val(meta), path('evaluate/metrics.tsv'), emit: metrics
+    tuple val(meta), path('evaluate/metrics.tsv'), emit: metrics, topic: report
     path 'evaluate/metrics.json', emit: json
     path 'evaluate/window_metrics.tsv', emit: window_metrics
     path 'evaluate/predictions.h5', emit: predictions

@@ -11,7 +11,7 @@ process TRAIN_MODEL {
     output:
     tuple val(meta), path('train/best.pt'), emit: checkpoint
     path 'train/last.pt', emit: last
-    path 'train/metrics.csv', emit: metrics
+    path 'train/metrics.csv', emit: metrics, topic: report
     path 'train/config.json', emit: config
     path 'versions.yml', emit: versions
 

@@ -38,7 +38,11 @@ def validateParameters(params, schema_path) {
             return
         }
         def spec = defs[name]
-        if (value == null || value == '') return
+        if (value == null || value == '') {
+            // a profile or -params-file that blanks a parameter with a default (test_full: the weights)
+            if (spec.default != null && !spec.required) errors << "--${name} needs a value: ${spec.description}"
+            return
+        }
         switch (spec.type) {
             case 'integer':
                 if (!(value instanceof Integer || value instanceof Long)) errors << "--${name} must be an integer, got '${value}'"
@@ -58,12 +62,26 @@ def validateParameters(params, schema_path) {
         if (spec.enum && !(value.toString() in spec.enum*.toString())) {
             errors << "--${name} must be one of ${spec.enum.join(', ')}, got '${value}'"
         }
-        if (spec.minimum != null && value.toString().isBigDecimal() && value.toString().toBigDecimal() < spec.minimum) {
+        def number = value.toString().isBigDecimal() ? value.toString().toBigDecimal() : null
+        if (spec.minimum != null && number != null && number < spec.minimum) {
             errors << "--${name} must be >= ${spec.minimum}, got ${value}"
+        }
+        if (spec.maximum != null && number != null && number > spec.maximum) {
+            errors << "--${name} must be <= ${spec.maximum}, got ${value}"
+        }
+        if (spec.pattern && value instanceof CharSequence && !(value ==~ spec.pattern)) {
+            errors << "--${name} '${value}' does not match ${spec.pattern}${spec.pattern_help ? ' (' + spec.pattern_help + ')' : ''}"
+        }
+        if (spec.format == 'file-path' && value instanceof CharSequence && !(value ==~ /^[a-z0-9]+:\/\/.*/)
+                && !file(value.toString()).exists()) {
+            errors << "--${name}: file not found: ${value}"
         }
     }
     defs.findAll { name, spec -> spec.required && !params[name] }.each { name, spec ->
         errors << "missing required parameter --${name}: ${spec.description}"
+    }
+    if (params.pretrained_weights && params.pretrained_weights != 'none' && !file(params.pretrained_weights.toString()).exists()) {
+        errors << "--pretrained_weights: not found: ${params.pretrained_weights} (a local copy of the official Enformer weights, or 'none')"
     }
     if (errors) {
         error("Invalid parameters:\n  * " + errors.join('\n  * '))
@@ -86,53 +104,72 @@ def helpMessage(schema_path) {
 }
 
 // Read and validate the samplesheet. Returns a list of [meta, bigwig, peaks].
-// Relative paths are resolved against the samplesheet's own directory.
-def readSamplesheet(String path) {
+// Relative paths are resolved against the samplesheet's own directory. Every problem is reported at once,
+// each with its row (the line number in the file) and column.
+def readSamplesheet(String path, schema_path) {
     def sheet = file(path)
     if (!sheet.exists()) error("Samplesheet not found: ${path}")
-    def lines = sheet.readLines().findAll { it.trim() && !it.startsWith('#') }
-    if (!lines) error("Samplesheet ${path} is empty: it needs the header 'stage,replicate,bigwig,peaks' and one row per replicate")
-    def header = lines[0].split(',', -1)*.trim()
-    def required = ['stage', 'replicate', 'bigwig', 'peaks']
+    def items = new JsonSlurper().parse(new File(schema_path.toString())).items
+    def spec = items.properties
+    def required = items.required as List
+    def columns = required.join(',')
+    // [line number, text] of every line that is not blank or a comment
+    def lines = []
+    sheet.readLines().eachWithIndex { text, i -> if (text.trim() && !text.startsWith('#')) lines << [i + 1, text] }
+    if (!lines) error("Samplesheet ${path} is empty: it needs the header '${columns}' and one row per replicate")
+    def header = lines[0][1].split(',', -1)*.trim()*.replaceAll(/^"|"$/, '')
     def missing = required.findAll { !(it in header) }
-    if (missing) error("Samplesheet ${path}: missing column(s) ${missing.join(', ')}; the header must contain ${required.join(',')}")
-    if (lines.size() == 1) error("Samplesheet ${path} has a header but no rows")
-    def bigwig_ext = ['.bw', '.bigwig']
-    def peak_ext = ['.bed', '.narrowpeak', '.gappedpeak', '.broadpeak', '.bed.gz', '.narrowpeak.gz',
-                    '.gappedpeak.gz', '.broadpeak.gz', '.bb', '.bigbed']
+    if (missing) {
+        error("Samplesheet ${path}: missing column(s) ${missing.join(', ')} in the header (row ${lines[0][0]}); the header must contain ${columns}")
+    }
+    if (lines.size() == 1) error("Samplesheet ${path} has a header but no rows: add one row per replicate")
     def rows = []
+    def errors = []
     def seen = [:]
-    lines.drop(1).eachWithIndex { line, i ->
-        def rowno = i + 2
-        def fields = line.split(',', -1)*.trim()
+    lines.drop(1).each { rowno, line ->
+        def fields = line.split(',', -1)*.trim()*.replaceAll(/^"|"$/, '')
         if (fields.size() != header.size()) {
-            error("Samplesheet ${path} row ${rowno}: ${fields.size()} fields but the header has ${header.size()}")
+            errors << "row ${rowno}: ${fields.size()} fields but the header has ${header.size()} (${header.join(',')})"
+            return
         }
         def rec = [header, fields].transpose().collectEntries { it }
+        def names_ok = true
         ['stage', 'replicate'].each { col ->
-            if (!(rec[col] ==~ /[A-Za-z0-9_.-]+/)) {
-                error("Samplesheet ${path} row ${rowno}, column '${col}': '${rec[col]}' must be non-empty and use only letters, digits, '_', '.', '-'")
+            if (!(rec[col] ==~ spec[col].pattern)) {
+                errors << "row ${rowno}, column '${col}': '${rec[col]}' ${spec[col].errorMessage}"
+                names_ok = false
             }
         }
         def key = "${rec.stage}/${rec.replicate}".toString()  // a GString key never equals a String key
-        if (seen.containsKey(key)) {
-            error("Samplesheet ${path} row ${rowno}: duplicate (stage, replicate) = (${rec.stage}, ${rec.replicate}), first seen on row ${seen[key]}")
+        if (names_ok && seen.containsKey(key)) {
+            errors << "row ${rowno}, columns 'stage','replicate': duplicate (stage, replicate) = (${rec.stage}, ${rec.replicate}), first seen on row ${seen[key]}"
         }
-        seen[key] = rowno
-        def bigwig = resolveInput(sheet, rec.bigwig, path, rowno, 'bigwig', bigwig_ext)
-        def peaks  = resolveInput(sheet, rec.peaks, path, rowno, 'peaks', peak_ext)
+        seen[key] = seen[key] ?: rowno
+        def bigwig = resolveInput(sheet, rec.bigwig, rowno, 'bigwig', spec.bigwig.extensions, errors)
+        def peaks  = resolveInput(sheet, rec.peaks, rowno, 'peaks', spec.peaks.extensions, errors)
         rows << [[id: "${rec.stage}_${rec.replicate}", stage: rec.stage, replicate: rec.replicate], bigwig, peaks]
+    }
+    if (errors) {
+        error("Samplesheet ${path}: ${errors.size()} problem(s)\n  * " + errors.join('\n  * '))
     }
     return rows
 }
 
-def resolveInput(sheet, String value, String path, int rowno, String column, List extensions) {
-    if (!value) error("Samplesheet ${path} row ${rowno}, column '${column}': empty")
+// The file named in one samplesheet cell, or null after adding the problem to `errors`
+def resolveInput(sheet, String value, int rowno, String column, List extensions, List errors) {
+    if (!value) {
+        errors << "row ${rowno}, column '${column}': empty"
+        return null
+    }
     if (!extensions.any { value.toLowerCase().endsWith(it) }) {
-        error("Samplesheet ${path} row ${rowno}, column '${column}': '${value}' has an unknown extension; expected one of ${extensions.join(', ')}")
+        errors << "row ${rowno}, column '${column}': '${value}' has an unknown extension; expected one of ${extensions.join(', ')}"
+        return null
     }
     def f = (value.startsWith('/') || value.contains('://')) ? file(value) : file(sheet.parent.resolve(value).toString())
-    if (!f.exists()) error("Samplesheet ${path} row ${rowno}, column '${column}': file not found: ${f}")
+    if (!f.exists()) {
+        errors << "row ${rowno}, column '${column}': file not found: ${f}"
+        return null
+    }
     return f
 }
 
