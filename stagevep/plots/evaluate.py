@@ -17,6 +17,7 @@ from stagevep.plots import save_figure
 
 DPI = 100
 SCATTER_SIZE = (8.0, 3.8)
+HEXBIN_MIN_POINTS = 1000  # fewer points are drawn one by one
 
 
 def histogram_size(n_tracks: int) -> tuple[float, float]:
@@ -32,6 +33,8 @@ def panel_size(n_tracks: int) -> tuple[float, float]:
 def plot_scatter(pred: np.ndarray, obs: np.ndarray, tracks: list[str], out_dir: str | Path) -> list[Path]:
     """Per stage, density scatter (hexbin) of predicted vs observed bins and window totals.
 
+    Panels with fewer than ``HEXBIN_MIN_POINTS`` points are plain scatters.
+
     ``pred``, ``obs`` ``(N, n_bins, n_tracks)``. Writes ``scatter_<stage>.{png,pdf}``;
     returns the PNG paths in track order.
     """
@@ -45,14 +48,17 @@ def plot_scatter(pred: np.ndarray, obs: np.ndarray, tracks: list[str], out_dir: 
             ("window totals", totals_obs[:, t], totals_pred[:, t]),
         )
         for ax, (what, x, y) in zip(axes, pairs, strict=True):
-            hb = ax.hexbin(x, y, gridsize=50, bins="log", mincnt=1, cmap="viridis")
+            if len(x) >= HEXBIN_MIN_POINTS:
+                hb = ax.hexbin(x, y, gridsize=50, bins="log", mincnt=1, cmap="viridis")
+                fig.colorbar(hb, ax=ax, label="count (log)")
+            else:  # few points: each one visible
+                ax.scatter(x, y, s=10, alpha=0.6, color="tab:blue", linewidths=0)
             lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
             ax.plot([lo, hi], [lo, hi], ls="--", lw=0.8, color="grey")
             r = column_pearson(x[:, None], y[:, None])[0]
             ax.set_title(f"{track}: {what} (n={len(x):,}, r={r:.3f})", fontsize=9)
             ax.set_xlabel("observed")
             ax.set_ylabel("predicted")
-            fig.colorbar(hb, ax=ax, label="count (log)")
         written.append(save_figure(fig, out / f"scatter_{track}", DPI)[0])
     return written
 
