@@ -13,6 +13,7 @@ from stagevep.errors import InputError
 from stagevep.io.bigwig import open_bigwig, read_values
 from stagevep.plots.variants import plot_variant_panel
 from stagevep.variants.compare import read_scores
+from stagevep.variants.score import variant_context_start
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def plot_variant_files(
     written = []
     for vid in chosen:
         v = scores.loc[vid]
-        start = int(v["pos"]) - 1 - context // 2 + flank
+        start = variant_context_start(v["pos"], context) + flank
         observed = (binned_signal(bw_map, tracks, str(v["chrom"]), start, n_bins, bin_size) if bw_map else None)
         stem = out / ("variant_" + re.sub(r"[^A-Za-z0-9_.-]", "_", vid))
         written.append(plot_variant_panel(v, ref[index[vid]], alt[index[vid]], tracks,

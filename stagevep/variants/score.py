@@ -106,9 +106,14 @@ def variant_sequences(fa: pyfaidx.Fasta, chrom: str, pos: int, alt: str, context
     and is N-padded beyond the chromosome ends.
     """
     centre = context_length // 2
-    start = int(pos) - 1 - centre
+    start = variant_context_start(pos, context_length)
     ref_seq = fetch_padded(fa, chrom, start, start + context_length)
     return ref_seq, ref_seq[:centre] + alt + ref_seq[centre + 1:]
+
+
+def variant_context_start(pos: int, context_length: int) -> int:
+    """0-based genome start of the context that puts 1-based ``pos`` at index ``context_length // 2``."""
+    return int(pos) - 1 - context_length // 2
 
 
 def pair_batches(
@@ -120,9 +125,8 @@ def pair_batches(
         chunk = rows[i:i + batch_size]
         x = np.empty((2 * len(chunk), context_length, 4), dtype=np.float32)
         for k, j in enumerate(chunk):
-            ref_seq, _ = variant_sequences(fa, variants.at[j, "chrom"], int(variants.at[j, "pos"]), "N",
-                                           context_length)
-            x[2 * k] = one_hot(ref_seq)
+            start = variant_context_start(variants.at[j, "pos"], context_length)
+            x[2 * k] = one_hot(fetch_padded(fa, variants.at[j, "chrom"], start, start + context_length))
             x[2 * k + 1] = x[2 * k]
             x[2 * k + 1, centre] = one_hot(variants.at[j, "alt"])[0]
         yield torch.from_numpy(x)
