@@ -111,3 +111,86 @@ def test_predict_rc_average_flips_back_and_averages():
     expected = 0.5 * (fwd + fwd[..., ::-1])
     np.testing.assert_allclose(both, expected)
     assert not np.allclose(both, fwd)
+
+
+def _bn_stats(model):
+    return {n: b.clone() for n, b in model.named_buffers() if "running" in n or "num_batches" in n}
+
+
+def test_gradient_checkpointing_matches_plain_forward_and_backward():
+    """Checkpointing (stem, conv tower, transformer, final block) changes neither outputs, gradients,
+    nor the BatchNorm running statistics (the recomputation must not update them a second time)."""
+    from stagevep.model.enformer import set_gradient_checkpointing
+
+    x = torch.rand(2, 4096, 4)
+    results = []
+    for enabled in (False, True):
+        torch.manual_seed(0)
+        model = build_model(model_config("tiny", GEOM), n_tracks=3)
+        set_gradient_checkpointing(model, enabled)
+        model.train()
+        torch.manual_seed(1)  # same dropout masks in both runs
+        y = model(x)
+        y.square().mean().backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((y.detach(), grads, _bn_stats(model)))
+    (y0, g0, s0), (y1, g1, s1) = results
+    torch.testing.assert_close(y1, y0)
+    assert g0.keys() == g1.keys()
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], msg=name)
+    assert any(n.startswith("trunk.stem.") for n in s0)  # the conv stem has BatchNorm stats to compare
+    for name in s0:
+        torch.testing.assert_close(s1[name], s0[name], msg=name)
+
+
+def test_gradient_checkpointing_saves_activations_of_the_conv_tower():
+    """With checkpointing, autograd keeps far fewer tensors from the forward pass (independent count via
+    saved-tensor hooks), and the conv tower's activations are among those dropped."""
+    from stagevep.model.enformer import set_gradient_checkpointing
+
+    x = torch.rand(1, 4096, 4)
+    saved_bytes = []
+    for enabled in (False, True):
+        torch.manual_seed(0)
+        model = build_model(model_config("tiny", GEOM), n_tracks=3)
+        set_gradient_checkpointing(model, enabled)
+        model.train()
+        total = [0]
+
+        def pack(t, total=total):
+            total[0] += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x).sum()
+        saved_bytes.append(total[0])
+    # without checkpointing the full-length stem activations alone are (4096 x 48 floats) several times over
+    assert saved_bytes[1] < saved_bytes[0] / 5
+
+
+def test_optimizer_param_groups():
+    from stagevep.model.enformer import optimizer_param_groups
+
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), n_tracks=3)
+    apply_finetune_policy(model, "last-n", unfreeze_last_n=1)
+    groups = optimizer_param_groups(model, lr=1e-3, trunk_lr=1e-4, weight_decay=0.05)
+    by_name = {g["name"]: g for g in groups}
+    assert set(by_name) == {"head_decay", "head_no_decay", "trunk_decay", "trunk_no_decay"}
+    names = {id(p): n for n, p in model.named_parameters()}
+    grouped = [names[id(p)] for g in groups for p in g["params"]]
+    # every trainable parameter exactly once, no frozen one
+    assert sorted(grouped) == sorted(n for n, p in model.named_parameters() if p.requires_grad)
+    assert {names[id(p)] for p in by_name["head_decay"]["params"]} == {"head.0.weight"}
+    assert {names[id(p)] for p in by_name["head_no_decay"]["params"]} == {"head.0.bias"}
+    assert by_name["head_decay"]["lr"] == 1e-3 and by_name["trunk_decay"]["lr"] == 1e-4
+    assert by_name["trunk_decay"]["weight_decay"] == 0.05 and by_name["trunk_no_decay"]["weight_decay"] == 0.0
+    norm_ids = {id(p) for m in model.modules() if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm1d))
+                for p in m.parameters()}
+    for p in by_name["trunk_decay"]["params"]:
+        assert id(p) not in norm_ids and not names[id(p)].endswith("bias")
+    assert any(id(p) in norm_ids for p in by_name["trunk_no_decay"]["params"])
+    # default trunk_lr is lr; an AdamW accepts the groups as they are
+    assert {g["lr"] for g in optimizer_param_groups(model, lr=3e-4)} == {3e-4}
+    torch.optim.AdamW(groups)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from enformer_pytorch import Enformer
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
@@ -20,23 +23,149 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     "full": dict(dim=1536, depth=11, heads=8, attn_dim_key=64, num_downsamples=7, dim_divisible_by=128),
     "tiny": dict(dim=96, depth=2, heads=4, attn_dim_key=16, num_downsamples=7, dim_divisible_by=8),
 }
-FINETUNE_MODES = ("all", "head", "last-n")
+FINETUNE_MODES = ("all", "head", "last-n", "layernorm")
+
+
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
 
 
 class StageEnformer(nn.Module):
     """Enformer trunk followed by a linear + softplus head with one output per stage.
 
     Input: one-hot ``(batch, context_length, 4)`` float. Output: ``(batch, n_bins, n_tracks)``.
+
+    BatchNorm layers whose parameters are all frozen stay in eval mode whatever
+    ``train()`` is called with, so their running statistics never drift (see
+    :meth:`train`). With ``gradient_checkpointing`` the stem, every block of the
+    convolution tower, every transformer block and the final pointwise block are
+    recomputed in the backward pass instead of keeping their activations.
     """
 
     def __init__(self, trunk: Enformer, n_tracks: int) -> None:
         super().__init__()
         self.trunk = trunk
         self.head = nn.Sequential(nn.Linear(trunk.dim * 2, n_tracks), nn.Softplus())
+        self.gradient_checkpointing = False
+
+    def train(self, mode: bool = True) -> StageEnformer:
+        """Set train/eval mode; BatchNorm of frozen parts stays in eval mode (no running-stat updates)."""
+        super().train(mode)
+        if mode:
+            freeze_batchnorm_of_frozen(self)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        emb = self.trunk(x, return_only_embeddings=True)
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            emb = self._checkpointed_trunk(x)
+        else:
+            emb = self.trunk(x, return_only_embeddings=True)
         return self.head(emb)
+
+    def _checkpointed_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk of Enformer (``(batch, length, 4)`` -> ``(batch, n_bins, 2 * dim)``), segment by segment."""
+        t = self.trunk
+        x = x.transpose(1, 2)  # (batch, 4, length): the convolutions run channels-first
+        for segment in (t.stem, *t.conv_tower):
+            x = _checkpoint(segment, x)
+        x = x.transpose(1, 2)  # (batch, positions, dim)
+        for block in t.transformer:
+            x = _checkpoint(block, x)
+        x = t.crop_final(x)
+        return _checkpoint(t.final_pointwise, x)
+
+
+def _checkpoint(segment: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run ``segment`` keeping only its input; recompute it in backward.
+
+    The recomputation leaves BatchNorm running statistics untouched, so they are
+    updated once per step exactly as without checkpointing.
+    """
+    return checkpoint(segment, x, use_reentrant=False,
+                      context_fn=lambda: (_no_op(), _batchnorm_stats_frozen(segment)))
+
+
+@contextmanager
+def _no_op() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _batchnorm_stats_frozen(module: nn.Module) -> Iterator[None]:
+    """Within the block, BatchNorm layers in train mode normalise with batch statistics but keep running stats."""
+    saved = []
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats:
+            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, count in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(count)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside DistributedDataParallel / DataParallel / ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def set_gradient_checkpointing(model: nn.Module, enabled: bool) -> None:
+    """Turn activation checkpointing on or off for every :class:`StageEnformer` in ``model``.
+
+    Covers the convolution stem and tower as well as the transformer
+    (enformer-pytorch's own ``use_checkpointing`` covers only the transformer,
+    while most activation memory is in the convolutions). Outputs and gradients
+    are unchanged; the forward pass is recomputed during backward.
+    """
+    found = False
+    for m in unwrap(model).modules():
+        if isinstance(m, StageEnformer):
+            m.gradient_checkpointing = bool(enabled)
+            m.trunk.use_checkpointing = False
+            found = True
+    if not found:
+        raise TypeError(f"set_gradient_checkpointing expects a StageEnformer, got {type(model).__name__}")
+
+
+def optimizer_param_groups(
+    model: nn.Module, lr: float, trunk_lr: float | None = None, weight_decay: float = 0.0
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups for the trainable parameters of ``model``.
+
+    Head parameters get ``lr``, trunk parameters ``trunk_lr`` (default ``lr``).
+    Normalisation layers (LayerNorm, BatchNorm) and biases get no weight decay,
+    the rest ``weight_decay``. Empty groups are left out; each group carries a
+    ``name`` (``head``/``trunk`` + ``decay``/``no_decay``) for logging.
+    """
+    inner = unwrap(model)
+    head = getattr(inner, "head", None)
+    head_ids = {id(p) for p in head.parameters()} if isinstance(head, nn.Module) else set()
+    no_decay_ids = {id(p) for m in inner.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)}
+    no_decay_ids |= {id(p) for n, p in inner.named_parameters() if n.endswith("bias")}
+    groups: dict[str, dict[str, Any]] = {}
+    for _, p in inner.named_parameters():
+        if not p.requires_grad:
+            continue
+        part = "head" if id(p) in head_ids else "trunk"
+        decay = "no_decay" if id(p) in no_decay_ids else "decay"
+        name = f"{part}_{decay}"
+        if name not in groups:
+            groups[name] = {
+                "name": name,
+                "params": [],
+                "lr": lr if part == "head" or trunk_lr is None else trunk_lr,
+                "weight_decay": 0.0 if decay == "no_decay" else weight_decay,
+            }
+        groups[name]["params"].append(p)
+    order = ("head_decay", "head_no_decay", "trunk_decay", "trunk_no_decay")
+    return [groups[n] for n in order if n in groups]
 
 
 def model_config(model_size: str, geometry: Geometry) -> dict[str, Any]:
@@ -106,9 +235,16 @@ def load_pretrained_trunk(path: Path, hparams: dict[str, Any]) -> Enformer:
 
 
 def apply_finetune_policy(model: StageEnformer, mode: str, unfreeze_last_n: int = 2) -> None:
-    """Set ``requires_grad`` by policy: ``all``, ``head`` only, or head + ``last-n`` transformer blocks.
+    """Set ``requires_grad`` by policy; the head is always trained.
 
-    The final pointwise block of the trunk is trained with the last blocks.
+    - ``all``: every parameter;
+    - ``head``: the stage head only;
+    - ``last-n``: head + the last ``unfreeze_last_n`` transformer blocks + the
+      trunk's final pointwise block (which sits between them and the head);
+    - ``layernorm``: head + the affine parameters of every LayerNorm of the trunk.
+
+    BatchNorm layers left frozen are put in eval mode now and on every later
+    ``model.train()`` (see :meth:`StageEnformer.train`).
     """
     if mode not in FINETUNE_MODES:
         raise InputError(f"--finetune must be one of {FINETUNE_MODES}, got {mode!r}")
@@ -122,12 +258,21 @@ def apply_finetune_policy(model: StageEnformer, mode: str, unfreeze_last_n: int 
         for module in trainable:
             for p in module.parameters():
                 p.requires_grad = True
+    if mode == "layernorm":
+        for module in model.trunk.modules():
+            if isinstance(module, nn.LayerNorm):
+                for p in module.parameters():
+                    p.requires_grad = True
     for p in model.head.parameters():
         p.requires_grad = True
+    model.train(model.training)
 
 
 def freeze_batchnorm_of_frozen(model: nn.Module) -> None:
-    """Put BatchNorm layers whose parameters are all frozen into eval mode (no running-stat drift)."""
+    """Put BatchNorm layers whose parameters are all frozen into eval mode (no running-stat drift).
+
+    :meth:`StageEnformer.train` calls this, so callers need not.
+    """
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             if not any(p.requires_grad for p in module.parameters()):
