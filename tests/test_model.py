@@ -246,3 +246,59 @@ def test_optimizer_param_groups():
     # default trunk_lr is lr; an AdamW accepts the groups as they are
     assert {g["lr"] for g in optimizer_param_groups(model, lr=3e-4)} == {3e-4}
     torch.optim.AdamW(groups)
+
+
+def _policy_names(model, mode):
+    """Trainable parameter names each policy should give, from the names alone (independent of the code)."""
+    names = [n for n, _ in model.named_parameters()]
+    last = f"trunk.transformer.{len(model.trunk.transformer) - 1}."
+    layernorm = {n for n in names if n.startswith("trunk.transformer.") and ".fn.0." in n
+                 and n.split(".")[3] in ("0", "1") and n.endswith((".fn.0.weight", ".fn.0.bias"))}
+    head = {n for n in names if n.startswith("head.")}
+    return {
+        "all": set(names),
+        "head": head,
+        "last-n": head | {n for n in names if n.startswith((last, "trunk.final_pointwise."))},
+        "layernorm": head | layernorm,
+    }[mode]
+
+
+@pytest.mark.parametrize("mode", ["head", "last-n", "layernorm", "all"])
+def test_only_policy_parameters_receive_gradients_and_frozen_batchnorm_stays_put(mode):
+    """After a few AdamW steps in train mode: exactly the policy's parameters got gradients and changed;
+    running statistics of BatchNorm layers with frozen parameters did not move, those of trained ones did."""
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), n_tracks=3)
+    apply_finetune_policy(model, mode, unfreeze_last_n=1)
+    expected = _policy_names(model, mode)
+    ln_count = sum(isinstance(m, torch.nn.LayerNorm) for m in model.trunk.modules())
+    if mode == "layernorm":
+        assert len(expected - _policy_names(model, "head")) == 2 * ln_count  # weight + bias of each LayerNorm
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    stats = {n: b.clone() for n, b in model.named_buffers() if "running_mean" in n}
+    frozen_bn = {f"{n}.running_mean" for n, m in model.named_modules()
+                 if isinstance(m, torch.nn.BatchNorm1d) and not m.weight.requires_grad}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    nonzero: set[str] = set()
+    for step in range(3):
+        model.eval()
+        model.train()  # switching modes must not wake frozen BatchNorm up
+        opt.zero_grad()
+        x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 4096)), 4).float()
+        model(x).log().square().mean().backward()
+        # (attention q/k/v gradients are exactly 0 at the first step: enformer-pytorch zero-inits to_out)
+        got_grad = {n for n, p in model.named_parameters() if p.grad is not None}
+        assert got_grad == expected, (step, sorted(got_grad ^ expected)[:5])
+        nonzero |= {n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+        opt.step()
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    # frozen parameters never change; trainable ones change once their gradient is non-zero (the LayerNorm
+    # feeding a frozen attention whose zero-initialised output projection blocks its gradient stays put)
+    assert nonzero <= changed <= expected and len(nonzero) >= len(expected) - 2 * len(model.trunk.transformer)
+    for name, value in stats.items():
+        moved = not torch.equal(dict(model.named_buffers())[name], value)
+        assert moved == (name not in frozen_bn), name
+    if mode == "all":
+        assert not frozen_bn
+    else:
+        assert frozen_bn  # the stem and tower BatchNorms are frozen under every other policy
