@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,18 @@ def raw_values(path: Path, chrom: str, start: int, end: int) -> np.ndarray:
         return np.nan_to_num(np.asarray(bw.values(chrom, start, end), dtype=np.float64))
     finally:
         bw.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def genome_cache(tmp_path_factory) -> Iterator[Path]:
+    """Encoded genomes of the tests go to a session temporary directory, not the system-wide cache."""
+    import os
+
+    path = tmp_path_factory.mktemp("genome-cache")
+    previous = os.environ.get("STAGEVEP_CACHE_DIR")
+    os.environ["STAGEVEP_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("STAGEVEP_CACHE_DIR", None)
+    else:
+        os.environ["STAGEVEP_CACHE_DIR"] = previous

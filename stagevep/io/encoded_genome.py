@@ -74,7 +74,14 @@ def encode_genome(fasta: str | Path, root: str | Path | None = None) -> Path:
         for name, length in zip(names, lengths, strict=True):
             for a in range(0, length, _CHUNK):
                 b = min(length, a + _CHUNK)
-                codes[offset + a : offset + b] = encode_bases(str(fa[name][a:b]))
+                chunk = str(fa[name][a:b])
+                if len(chunk) != b - a or "\n" in chunk:
+                    raise InputError(
+                        f"{fasta}: contig {name} does not match its index {fasta}.fai (read {len(chunk)} bases "
+                        f"where the index promises {b - a}): the FASTA changed after the index was built. "
+                        "Delete the .fai file so that it is rebuilt."
+                    )
+                codes[offset + a : offset + b] = encode_bases(chunk)
             offset += length
         codes.flush()
         del codes
