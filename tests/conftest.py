@@ -43,6 +43,20 @@ def random_runs(rng: np.random.Generator, length: int, gap_prob: float = 0.2) ->
     return runs
 
 
+def fasta_text(path: Path) -> dict[str, str]:
+    """``{contig: sequence}`` parsed from the FASTA text itself (independent of pyfaidx)."""
+    seqs: dict[str, list[str]] = {}
+    name = ""
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            seqs[name] = []
+        elif line:
+            seqs[name].append(line)
+    return {k: "".join(v) for k, v in seqs.items()}
+
+
 def raw_values(path: Path, chrom: str, start: int, end: int) -> np.ndarray:
     """Values read straight from pyBigWig, NaN -> 0 (the independent reference)."""
     bw = pyBigWig.open(str(path))

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from conftest import fasta_text
 from stagevep.data.dataset import WindowDataset, context_start, reverse_complement_onehot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
@@ -25,19 +26,6 @@ def windows(test_data):
     w = pd.DataFrame(rows, columns=["chrom", "start", "end"])
     y = np.arange(len(w) * GEOM.n_bins * 3, dtype=np.float32).reshape(len(w), GEOM.n_bins, 3)
     return w, y
-
-
-def _fasta_string(path, chrom):
-    """Sequence of ``chrom`` read from the FASTA text (independent of pyfaidx), upper case."""
-    seqs, name = {}, None
-    for line in open(path):
-        line = line.strip()
-        if line.startswith(">"):
-            name = line[1:].split()[0]
-            seqs[name] = []
-        elif line:
-            seqs[name].append(line)
-    return "".join(seqs[chrom]).upper()
 
 
 def test_augmentation_off_by_default(windows, test_data):
@@ -63,7 +51,7 @@ def test_shift_moves_context_and_keeps_targets(windows, test_data):
     assert seen == set(range(-3, 4))
     i = 4
     chrom = w.loc[i, "chrom"]
-    genome = _fasta_string(test_data / "genome.fa", chrom)
+    genome = fasta_text(test_data / "genome.fa")[chrom].upper()
     for epoch in range(20):
         ds.set_epoch(epoch)
         shift, _ = ds.augmentation(i)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import fasta_text
 from stagevep.data.dataset import WindowDataset, context_start
 from stagevep.data.peaks import union_peaks
 from stagevep.data.windows import make_windows
@@ -13,19 +14,6 @@ from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.encoded_genome import EncodedGenome, cache_dir, encode_genome
 from stagevep.io.genome import fasta_lengths, fetch_padded, one_hot, open_fasta
-
-
-def fasta_text(path):
-    """``{contig: sequence}`` parsed from the FASTA text (no pyfaidx)."""
-    seqs, name = {}, None
-    for line in open(path):
-        line = line.strip()
-        if line.startswith(">"):
-            name = line[1:].split()[0]
-            seqs[name] = []
-        elif line:
-            seqs[name].append(line)
-    return {k: "".join(v) for k, v in seqs.items()}
 
 
 def test_whole_contigs_equal_the_fasta_text(test_data):

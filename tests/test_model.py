@@ -7,7 +7,7 @@ import torch
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
-from stagevep.model.enformer import apply_finetune_policy, build_model, model_config
+from stagevep.model.enformer import apply_finetune_policy, build_model, model_config, set_gradient_checkpointing
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 
@@ -169,18 +169,20 @@ def _bn_stats(model):
     return {n: b.clone() for n, b in model.named_buffers() if "running" in n or "num_batches" in n}
 
 
+def _tiny_in_train_mode(checkpointing: bool):
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), n_tracks=3)
+    set_gradient_checkpointing(model, checkpointing)
+    return model.train()
+
+
 def test_gradient_checkpointing_matches_plain_forward_and_backward():
     """Checkpointing (stem, conv tower, transformer, final block) changes neither outputs, gradients,
     nor the BatchNorm running statistics (the recomputation must not update them a second time)."""
-    from stagevep.model.enformer import set_gradient_checkpointing
-
     x = torch.rand(2, 4096, 4)
     results = []
     for enabled in (False, True):
-        torch.manual_seed(0)
-        model = build_model(model_config("tiny", GEOM), n_tracks=3)
-        set_gradient_checkpointing(model, enabled)
-        model.train()
+        model = _tiny_in_train_mode(enabled)
         torch.manual_seed(1)  # same dropout masks in both runs
         y = model(x)
         y.square().mean().backward()
@@ -199,15 +201,10 @@ def test_gradient_checkpointing_matches_plain_forward_and_backward():
 def test_gradient_checkpointing_saves_activations_of_the_conv_tower():
     """With checkpointing, autograd keeps far fewer tensors from the forward pass (independent count via
     saved-tensor hooks), and the conv tower's activations are among those dropped."""
-    from stagevep.model.enformer import set_gradient_checkpointing
-
     x = torch.rand(1, 4096, 4)
     saved_bytes = []
     for enabled in (False, True):
-        torch.manual_seed(0)
-        model = build_model(model_config("tiny", GEOM), n_tracks=3)
-        set_gradient_checkpointing(model, enabled)
-        model.train()
+        model = _tiny_in_train_mode(enabled)
         total = [0]
 
         def pack(t, total=total):
