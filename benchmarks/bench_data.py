@@ -8,8 +8,9 @@ soft-masked stretches) in a temporary directory, then measures, in the same run:
 (b) batches of full-size contexts (196,608 bp) at random positions, through
     ``WindowDataset`` + ``DataLoader`` (the training path: memory-mapped
     genome, N padding, RC + shift augmentation), against the baseline the
-    package used before: per item ``pyfaidx`` fetch + N padding + one-hot
-    (``fetch_padded`` + ``one_hot``), collated into the same batches;
+    package used before: per item ``pyfaidx`` fetch + N padding + one-hot by
+    fancy indexing, collated into the same batches; and pyfaidx with the new
+    ``np.take`` one-hot, to separate the two changes;
 (c) both with a warm page cache, and the equality of the two batches.
 
 CPU time (user + system of this process) is printed alongside wall time,
@@ -35,7 +36,7 @@ from torch.utils.data import DataLoader
 from stagevep.data.dataset import WindowDataset, context_start
 from stagevep.geometry import Geometry
 from stagevep.io.encoded_genome import encode_genome
-from stagevep.io.genome import fetch_padded, one_hot, open_fasta
+from stagevep.io.genome import encode_bases, fetch_padded, one_hot, open_fasta
 
 
 def write_fasta(path: Path, n_contigs: int, length: int, seed: int) -> dict[str, int]:
@@ -61,15 +62,23 @@ def cpu_seconds() -> float:
     return time.process_time()
 
 
-def baseline_batches(fasta: Path, windows: pd.DataFrame, geometry: Geometry, batch_size: int):
-    """The previous data path: pyfaidx per item, N padding, one-hot, then collate."""
+_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
+
+
+def old_one_hot(seq: str) -> np.ndarray:
+    """The one-hot encoding as it was before (fancy indexing of a lookup table)."""
+    return _TABLE[encode_bases(seq)]
+
+
+def pyfaidx_batches(fasta: Path, windows: pd.DataFrame, geometry: Geometry, batch_size: int, encode=one_hot):
+    """The previous data path: pyfaidx per item, N padding, one-hot (``encode``), then collate."""
     fa = open_fasta(fasta)
     for i in range(0, len(windows), batch_size):
         items = []
         for _, row in windows.iloc[i : i + batch_size].iterrows():
             start = context_start(int(row["start"]), int(row["end"]), geometry.context_length)
             seq = fetch_padded(fa, row["chrom"], start, start + geometry.context_length)
-            items.append(torch.from_numpy(one_hot(seq)))
+            items.append(torch.from_numpy(encode(seq)))
         yield torch.stack(items)
 
 
@@ -116,8 +125,10 @@ def main() -> None:
 
         results = {}
         for label, fn in (
-            ("pyfaidx per item (baseline)", lambda: [b for b in baseline_batches(fasta, windows, geometry,
-                                                                                 args.batch_size)]),
+            ("pyfaidx per item (baseline)", lambda: list(pyfaidx_batches(fasta, windows, geometry,
+                                                                          args.batch_size, old_one_hot))),
+            ("pyfaidx per item, np.take one-hot", lambda: list(pyfaidx_batches(fasta, windows, geometry,
+                                                                                args.batch_size))),
             ("mmap genome, WindowDataset", lambda: [x for x, _ in loader_batches(ds)]),
             ("mmap genome, RC + shift augmentation", lambda: [x for x, _ in loader_batches(aug)]),
         ):
