@@ -85,3 +85,12 @@ def test_cache_is_reused_and_rebuilt_when_the_fasta_changes(tmp_path):
 def test_missing_fasta(tmp_path):
     with pytest.raises(InputError, match="FASTA file not found"):
         EncodedGenome(tmp_path / "none.fa")
+
+
+def test_unwritable_cache_location_names_the_variable(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGT\n")
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="cannot create the genome cache in .*not_a_dir.*Set STAGEVEP_CACHE_DIR"):
+        encode_genome(fasta, blocker)

@@ -63,28 +63,32 @@ def encode_genome(fasta: str | Path, root: str | Path | None = None) -> Path:
     final = cache_dir(fasta, root)
     if (final / "index.json").exists():
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    except OSError as err:
+        raise InputError(f"cannot create the genome cache in {final.parent}: {err}. Set {CACHE_ENV} to a "
+                         "writable directory with room for 1 byte per base of the FASTA.") from err
     fa = open_fasta(fasta)
     names = list(fa.keys())
     lengths = [len(fa[name]) for name in names]
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        codes = np.lib.format.open_memmap(tmp / "codes.npy", mode="w+", dtype=np.uint8, shape=(sum(lengths),))
-        offset = 0
-        for name, length in zip(names, lengths, strict=True):
-            for a in range(0, length, _CHUNK):
-                b = min(length, a + _CHUNK)
-                chunk = str(fa[name][a:b])
-                if len(chunk) != b - a or "\n" in chunk:
-                    raise InputError(
-                        f"{fasta}: contig {name} does not match its index {fasta}.fai (read {len(chunk)} bases "
-                        f"where the index promises {b - a}): the FASTA changed after the index was built. "
-                        "Delete the .fai file so that it is rebuilt."
-                    )
-                codes[offset + a : offset + b] = encode_bases(chunk)
-            offset += length
-        codes.flush()
-        del codes
+        # plain writes, not a writable memmap: a full disk then raises ENOSPC instead of killing us with SIGBUS
+        with open(tmp / "codes.npy", "wb") as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": np.dtype(np.uint8).str, "fortran_order": False, "shape": (sum(lengths),)}
+            )
+            for name, length in zip(names, lengths, strict=True):
+                for a in range(0, length, _CHUNK):
+                    b = min(length, a + _CHUNK)
+                    chunk = str(fa[name][a:b])
+                    if len(chunk) != b - a or "\n" in chunk:
+                        raise InputError(
+                            f"{fasta}: contig {name} does not match its index {fasta}.fai (read {len(chunk)} "
+                            f"bases where the index promises {b - a}): the FASTA changed after the index was "
+                            "built. Delete the .fai file so that it is rebuilt."
+                        )
+                    fh.write(encode_bases(chunk).tobytes())
         index = {
             "format": _FORMAT,
             "fasta": str(Path(fasta).resolve()),
@@ -97,6 +101,9 @@ def encode_genome(fasta: str | Path, root: str | Path | None = None) -> Path:
         except OSError:
             if not (final / "index.json").exists():  # not a concurrent writer that finished first
                 raise
+    except OSError as err:
+        raise InputError(f"cannot write the genome cache {final}: {err}. Set {CACHE_ENV} to a writable "
+                         f"directory with at least {sum(lengths) / 1e9:.1f} GB free.") from err
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
