@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,20 @@ def random_runs(rng: np.random.Generator, length: int, gap_prob: float = 0.2) ->
     return runs
 
 
+def fasta_text(path: Path) -> dict[str, str]:
+    """``{contig: sequence}`` parsed from the FASTA text itself (independent of pyfaidx)."""
+    seqs: dict[str, list[str]] = {}
+    name = ""
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            seqs[name] = []
+        elif line:
+            seqs[name].append(line)
+    return {k: "".join(v) for k, v in seqs.items()}
+
+
 def raw_values(path: Path, chrom: str, start: int, end: int) -> np.ndarray:
     """Values read straight from pyBigWig, NaN -> 0 (the independent reference)."""
     bw = pyBigWig.open(str(path))
@@ -51,3 +66,18 @@ def raw_values(path: Path, chrom: str, start: int, end: int) -> np.ndarray:
         return np.nan_to_num(np.asarray(bw.values(chrom, start, end), dtype=np.float64))
     finally:
         bw.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def genome_cache(tmp_path_factory) -> Iterator[Path]:
+    """Encoded genomes of the tests go to a session temporary directory, not the system-wide cache."""
+    import os
+
+    path = tmp_path_factory.mktemp("genome-cache")
+    previous = os.environ.get("STAGEVEP_CACHE_DIR")
+    os.environ["STAGEVEP_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("STAGEVEP_CACHE_DIR", None)
+    else:
+        os.environ["STAGEVEP_CACHE_DIR"] = previous
