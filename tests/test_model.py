@@ -61,11 +61,70 @@ def test_pretrained_from_local_directory_and_state_dict(tmp_path, tiny):
 
 
 def test_missing_or_wrong_weights(tmp_path):
-    with pytest.raises(InputError, match="pretrained weights not found"):
+    with pytest.raises(InputError, match=r"pretrained weights not found: .*missing\. Expected a directory with "
+                                         r"config.json and model.safetensors or pytorch_model.bin"):
         build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "missing")
     torch.save({"not": torch.zeros(1)}, tmp_path / "bad.pt")
-    with pytest.raises(InputError, match="does not match the Enformer"):
+    with pytest.raises(InputError, match=r"do not fit the model chosen \(--model-size tiny.*"
+                                         r"They do not look like Enformer weights"):
         build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "bad.pt")
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "empty_dir" / "config.json").write_text("{}")
+    with pytest.raises(InputError, match="holds no Enformer weights: expected model.safetensors or pytorch_model.bin"):
+        build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "empty_dir")
+    (tmp_path / "text.pt").write_text("not a torch file")
+    with pytest.raises(InputError, match="cannot read weights from .*text.pt"):
+        build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "text.pt")
+
+
+def test_weights_of_another_shape_name_keys_shapes_and_size(tmp_path, tiny):
+    """Tiny weights offered to a model of another width: the message gives the expected and found shapes
+    (checked against the tensors themselves) and the model size the weights belong to."""
+    torch.save(tiny.trunk.state_dict(), tmp_path / "tiny.pt")
+    other = dict(model_config("tiny", GEOM), dim=48, heads=2)
+    expected = build_model(other, 5).trunk.state_dict()["stem.0.weight"].shape
+    found = tiny.trunk.state_dict()["stem.0.weight"].shape
+    with pytest.raises(InputError) as err:
+        build_model(other, 5, pretrained=tmp_path / "tiny.pt")
+    msg = str(err.value)
+    assert f"stem.0.weight: expected {tuple(expected)}, found {tuple(found)}" in msg
+    assert "dim=48" in msg and "They look like an Enformer with dim=96, depth=2 (--model-size tiny)" in msg
+    # the same weights in Hugging Face layout fail the same way
+    tiny.trunk.save_pretrained(tmp_path / "hf", safe_serialization=False)
+    with pytest.raises(InputError, match=r"They look like an Enformer with dim=96, depth=2 \(--model-size tiny\)"):
+        build_model(other, 5, pretrained=tmp_path / "hf")
+
+
+def test_full_size_state_dict_roundtrips_through_pretrained(tmp_path):
+    """The one full-size test (trunk ~230M parameters, ~0.9 GB): random weights saved as a state dict load back
+    exactly."""
+    torch.manual_seed(0)
+    cfg = model_config("full", Geometry())
+    reference = build_model(cfg, n_tracks=5).trunk.state_dict()
+    assert sum(v.numel() for k, v in reference.items() if not k.startswith("_trunk.")) > 200_000_000
+    torch.save(reference, tmp_path / "full.pt")
+    loaded = build_model(cfg, n_tracks=5, pretrained=tmp_path / "full.pt").trunk.state_dict()
+    assert loaded.keys() == reference.keys()
+    for name, value in reference.items():
+        assert torch.equal(loaded[name], value), name
+    del reference, loaded
+    with pytest.raises(InputError, match=r"do not fit the model chosen \(--model-size tiny.*"
+                                         r"They look like an Enformer with dim=1536, depth=11 \(--model-size full\)"):
+        build_model(model_config("tiny", GEOM), 5, pretrained=tmp_path / "full.pt")
+
+
+def test_stagevep_checkpoint_and_alias_only_keys_load_as_pretrained(tmp_path, tiny):
+    """A stagevep checkpoint (keys trunk.*/head.*) and a state dict naming tensors only by their
+    ``_trunk.N`` aliases both load the trunk exactly."""
+    payload = {"model_config": model_config("tiny", GEOM), "tracks": list("ABCDE"), "geometry": GEOM.to_dict(),
+               "target_transform": {}}
+    save_checkpoint(tmp_path / "c.pt", tiny, payload)
+    alias_only = {k: v for k, v in tiny.trunk.state_dict().items() if k.startswith("_trunk.")}
+    torch.save(alias_only, tmp_path / "alias.pt")
+    for source in (tmp_path / "c.pt", tmp_path / "alias.pt"):
+        model = build_model(model_config("tiny", GEOM), n_tracks=5, pretrained=source)
+        for name, value in tiny.trunk.state_dict().items():
+            assert torch.equal(model.trunk.state_dict()[name], value), (source.name, name)
 
 
 def test_checkpoint_roundtrip(tmp_path, tiny):
@@ -82,13 +141,6 @@ def test_checkpoint_roundtrip(tmp_path, tiny):
     with pytest.raises(InputError, match="not a stagevep checkpoint"):
         torch.save({"state_dict": {}}, tmp_path / "x.pt")
         load_checkpoint(tmp_path / "x.pt")
-
-
-def test_pretrained_directory_of_other_size_is_rejected(tmp_path, tiny):
-    tiny.trunk.save_pretrained(tmp_path / "enformer", safe_serialization=False)
-    other = dict(model_config("tiny", GEOM), dim=48, heads=2)
-    with pytest.raises(InputError, match="dim=96 but the chosen model size has dim=48"):
-        build_model(other, 5, pretrained=tmp_path / "enformer")
 
 
 class _StrandModel(torch.nn.Module):
@@ -111,3 +163,86 @@ def test_predict_rc_average_flips_back_and_averages():
     expected = 0.5 * (fwd + fwd[..., ::-1])
     np.testing.assert_allclose(both, expected)
     assert not np.allclose(both, fwd)
+
+
+def _bn_stats(model):
+    return {n: b.clone() for n, b in model.named_buffers() if "running" in n or "num_batches" in n}
+
+
+def test_gradient_checkpointing_matches_plain_forward_and_backward():
+    """Checkpointing (stem, conv tower, transformer, final block) changes neither outputs, gradients,
+    nor the BatchNorm running statistics (the recomputation must not update them a second time)."""
+    from stagevep.model.enformer import set_gradient_checkpointing
+
+    x = torch.rand(2, 4096, 4)
+    results = []
+    for enabled in (False, True):
+        torch.manual_seed(0)
+        model = build_model(model_config("tiny", GEOM), n_tracks=3)
+        set_gradient_checkpointing(model, enabled)
+        model.train()
+        torch.manual_seed(1)  # same dropout masks in both runs
+        y = model(x)
+        y.square().mean().backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((y.detach(), grads, _bn_stats(model)))
+    (y0, g0, s0), (y1, g1, s1) = results
+    torch.testing.assert_close(y1, y0)
+    assert g0.keys() == g1.keys()
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], msg=name)
+    assert any(n.startswith("trunk.stem.") for n in s0)  # the conv stem has BatchNorm stats to compare
+    for name in s0:
+        torch.testing.assert_close(s1[name], s0[name], msg=name)
+
+
+def test_gradient_checkpointing_saves_activations_of_the_conv_tower():
+    """With checkpointing, autograd keeps far fewer tensors from the forward pass (independent count via
+    saved-tensor hooks), and the conv tower's activations are among those dropped."""
+    from stagevep.model.enformer import set_gradient_checkpointing
+
+    x = torch.rand(1, 4096, 4)
+    saved_bytes = []
+    for enabled in (False, True):
+        torch.manual_seed(0)
+        model = build_model(model_config("tiny", GEOM), n_tracks=3)
+        set_gradient_checkpointing(model, enabled)
+        model.train()
+        total = [0]
+
+        def pack(t, total=total):
+            total[0] += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x).sum()
+        saved_bytes.append(total[0])
+    # without checkpointing the full-length stem activations alone are (4096 x 48 floats) several times over
+    assert saved_bytes[1] < saved_bytes[0] / 5
+
+
+def test_optimizer_param_groups():
+    from stagevep.model.enformer import optimizer_param_groups
+
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), n_tracks=3)
+    apply_finetune_policy(model, "last-n", unfreeze_last_n=1)
+    groups = optimizer_param_groups(model, lr=1e-3, trunk_lr=1e-4, weight_decay=0.05)
+    by_name = {g["name"]: g for g in groups}
+    assert set(by_name) == {"head_decay", "head_no_decay", "trunk_decay", "trunk_no_decay"}
+    names = {id(p): n for n, p in model.named_parameters()}
+    grouped = [names[id(p)] for g in groups for p in g["params"]]
+    # every trainable parameter exactly once, no frozen one
+    assert sorted(grouped) == sorted(n for n, p in model.named_parameters() if p.requires_grad)
+    assert {names[id(p)] for p in by_name["head_decay"]["params"]} == {"head.0.weight"}
+    assert {names[id(p)] for p in by_name["head_no_decay"]["params"]} == {"head.0.bias"}
+    assert by_name["head_decay"]["lr"] == 1e-3 and by_name["trunk_decay"]["lr"] == 1e-4
+    assert by_name["trunk_decay"]["weight_decay"] == 0.05 and by_name["trunk_no_decay"]["weight_decay"] == 0.0
+    norm_ids = {id(p) for m in model.modules() if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm1d))
+                for p in m.parameters()}
+    for p in by_name["trunk_decay"]["params"]:
+        assert id(p) not in norm_ids and not names[id(p)].endswith("bias")
+    assert any(id(p) in norm_ids for p in by_name["trunk_no_decay"]["params"])
+    # default trunk_lr is lr; an AdamW accepts the groups as they are
+    assert {g["lr"] for g in optimizer_param_groups(model, lr=3e-4)} == {3e-4}
+    torch.optim.AdamW(groups)

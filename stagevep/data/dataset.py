@@ -10,8 +10,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from stagevep.errors import InputError
 from stagevep.geometry import Geometry
-from stagevep.io.genome import fetch_padded, one_hot, open_fasta
+from stagevep.io.encoded_genome import EncodedGenome
 
 
 def context_start(window_start: int, window_end: int, context_length: int) -> int:
@@ -25,11 +26,23 @@ def reverse_complement_onehot(x: torch.Tensor) -> torch.Tensor:
 
 
 class WindowDataset(Dataset):
-    """Items are ``(x, y)``: one-hot ``(context_length, 4)`` and targets ``(n_bins, n_tracks)``.
+    """Items are ``(x, y)``: one-hot ``(context_length, 4)`` float32 and targets ``(n_bins, n_tracks)``.
 
-    Context bases beyond the chromosome ends are N (all-zero rows). With
-    ``rc_augment`` each item is reverse-complemented with probability 0.5,
-    its targets reversed along the bin axis.
+    Sequences come from the genome encoded once to a memory-mapped array
+    (:class:`~stagevep.io.encoded_genome.EncodedGenome`, cache under
+    ``cache_root``); context bases beyond the chromosome ends are N (all-zero
+    rows). Augmentation
+    (training only; both off by default, as for validation and test):
+
+    - ``max_shift``: the context is shifted by a uniform random offset in
+      ``[-max_shift, max_shift]`` bp; the targets are unchanged;
+    - ``rc_augment``: with probability 0.5 the (shifted) context is
+      reverse-complemented and the targets reversed along the bin axis.
+
+    The augmentation of item ``i`` is drawn from
+    ``np.random.default_rng((seed, epoch, i))``: it depends only on the seed,
+    the epoch (:meth:`set_epoch`) and the index, so it is the same in every
+    DataLoader worker, DDP rank and after a resume.
     """
 
     def __init__(
@@ -39,26 +52,43 @@ class WindowDataset(Dataset):
         targets: np.ndarray | None,
         geometry: Geometry,
         rc_augment: bool = False,
+        max_shift: int = 0,
         seed: int = 0,
+        cache_root: str | Path | None = None,
     ) -> None:
+        if max_shift < 0:
+            raise InputError(f"--max-shift must be >= 0, got {max_shift}")
         self.fasta_path = str(fasta)
         self.windows = windows.reset_index(drop=True)
         self.targets = targets
         self.geometry = geometry
         self.rc_augment = rc_augment
-        self.rng = np.random.default_rng(seed)
-        self._fa = None
+        self.max_shift = int(max_shift)
+        self.seed = int(seed)
+        self.epoch = 0
+        self.genome = EncodedGenome(fasta, cache_root)
 
     def __len__(self) -> int:
         return len(self.windows)
 
-    def sequence(self, i: int) -> str:
-        """Context sequence of window ``i`` (N-padded), length ``context_length``."""
-        if self._fa is None:
-            self._fa = open_fasta(self.fasta_path)
+    def set_epoch(self, epoch: int) -> None:
+        """Select the augmentation draws of ``epoch`` (call before iterating each epoch)."""
+        self.epoch = int(epoch)
+
+    def augmentation(self, i: int) -> tuple[int, bool]:
+        """``(shift in bp, reverse-complement?)`` of item ``i`` in the current epoch; ``(0, False)`` when off."""
+        if not self.rc_augment and self.max_shift == 0:
+            return 0, False
+        rng = np.random.default_rng((self.seed, self.epoch, int(i)))
+        shift = int(rng.integers(-self.max_shift, self.max_shift + 1)) if self.max_shift else 0
+        rc = bool(rng.random() < 0.5) if self.rc_augment else False
+        return shift, rc
+
+    def onehot(self, i: int, shift: int = 0) -> np.ndarray:
+        """One-hot float32 ``(context_length, 4)`` of window ``i``'s context shifted by ``shift`` bp, N-padded."""
         row = self.windows.iloc[i]
-        start = context_start(int(row["start"]), int(row["end"]), self.geometry.context_length)
-        return fetch_padded(self._fa, str(row["chrom"]), start, start + self.geometry.context_length)
+        start = context_start(int(row["start"]), int(row["end"]), self.geometry.context_length) + shift
+        return self.genome.one_hot(str(row["chrom"]), start, start + self.geometry.context_length)
 
     def onehot_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """One-hot inputs in dataset order, ``(batch_size, context_length, 4)`` per batch (last may be smaller)."""
@@ -66,9 +96,10 @@ class WindowDataset(Dataset):
             yield torch.stack([self[j][0] for j in range(i, min(i + batch_size, len(self)))])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.from_numpy(one_hot(self.sequence(i)))
+        shift, rc = self.augmentation(i)
+        x = torch.from_numpy(self.onehot(i, shift))
         y = torch.from_numpy(np.ascontiguousarray(self.targets[i])) if self.targets is not None else torch.zeros(0)
-        if self.rc_augment and self.rng.random() < 0.5:
+        if rc:
             x = reverse_complement_onehot(x)
             y = y.flip(0) if y.numel() else y
         return x, y

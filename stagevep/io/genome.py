@@ -48,15 +48,24 @@ def fetch_padded(fa: pyfaidx.Fasta, chrom: str, start: int, end: int) -> str:
     return "N" * left + str(core) + "N" * right
 
 
+def encode_bases(seq: str | bytes) -> np.ndarray:
+    """Base codes of a DNA sequence: uint8 ``(len(seq),)``, A=0, C=1, G=2, T=3, anything else 4 (any case)."""
+    raw = seq.encode("ascii") if isinstance(seq, str) else seq
+    return _BASE_INDEX[np.frombuffer(raw, dtype=np.uint8)]
+
+
+def one_hot_codes(codes: np.ndarray) -> np.ndarray:
+    """One-hot float32 ``(len(codes), 4)`` of base codes from :func:`encode_bases`; code 4 is an all-zero row."""
+    return _ONE_HOT_TABLE[codes]
+
+
 def one_hot(seq: str | bytes) -> np.ndarray:
     """One-hot encode a DNA sequence.
 
     Returns float32 ``(len(seq), 4)`` with columns A, C, G, T; N and any other
     character is an all-zero row.
     """
-    raw = seq.encode("ascii") if isinstance(seq, str) else seq
-    idx = _BASE_INDEX[np.frombuffer(raw, dtype=np.uint8)]
-    return _ONE_HOT_TABLE[idx]
+    return one_hot_codes(encode_bases(seq))
 
 
 def check_contigs_shared(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from enformer_pytorch import Enformer
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
@@ -20,23 +23,149 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     "full": dict(dim=1536, depth=11, heads=8, attn_dim_key=64, num_downsamples=7, dim_divisible_by=128),
     "tiny": dict(dim=96, depth=2, heads=4, attn_dim_key=16, num_downsamples=7, dim_divisible_by=8),
 }
-FINETUNE_MODES = ("all", "head", "last-n")
+FINETUNE_MODES = ("all", "head", "last-n", "layernorm")
+
+
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)
 
 
 class StageEnformer(nn.Module):
     """Enformer trunk followed by a linear + softplus head with one output per stage.
 
     Input: one-hot ``(batch, context_length, 4)`` float. Output: ``(batch, n_bins, n_tracks)``.
+
+    BatchNorm layers whose parameters are all frozen stay in eval mode whatever
+    ``train()`` is called with, so their running statistics never drift (see
+    :meth:`train`). With ``gradient_checkpointing`` the stem, every block of the
+    convolution tower, every transformer block and the final pointwise block are
+    recomputed in the backward pass instead of keeping their activations.
     """
 
     def __init__(self, trunk: Enformer, n_tracks: int) -> None:
         super().__init__()
         self.trunk = trunk
         self.head = nn.Sequential(nn.Linear(trunk.dim * 2, n_tracks), nn.Softplus())
+        self.gradient_checkpointing = False
+
+    def train(self, mode: bool = True) -> StageEnformer:
+        """Set train/eval mode; BatchNorm of frozen parts stays in eval mode (no running-stat updates)."""
+        super().train(mode)
+        if mode:
+            freeze_batchnorm_of_frozen(self)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        emb = self.trunk(x, return_only_embeddings=True)
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            emb = self._checkpointed_trunk(x)
+        else:
+            emb = self.trunk(x, return_only_embeddings=True)
         return self.head(emb)
+
+    def _checkpointed_trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk of Enformer (``(batch, length, 4)`` -> ``(batch, n_bins, 2 * dim)``), segment by segment."""
+        t = self.trunk
+        x = x.transpose(1, 2)  # (batch, 4, length): the convolutions run channels-first
+        for segment in (t.stem, *t.conv_tower):
+            x = _checkpoint(segment, x)
+        x = x.transpose(1, 2)  # (batch, positions, dim)
+        for block in t.transformer:
+            x = _checkpoint(block, x)
+        x = t.crop_final(x)
+        return _checkpoint(t.final_pointwise, x)
+
+
+def _checkpoint(segment: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run ``segment`` keeping only its input; recompute it in backward.
+
+    The recomputation leaves BatchNorm running statistics untouched, so they are
+    updated once per step exactly as without checkpointing.
+    """
+    return checkpoint(segment, x, use_reentrant=False,
+                      context_fn=lambda: (_no_op(), _batchnorm_stats_frozen(segment)))
+
+
+@contextmanager
+def _no_op() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def _batchnorm_stats_frozen(module: nn.Module) -> Iterator[None]:
+    """Within the block, BatchNorm layers in train mode normalise with batch statistics but keep running stats."""
+    saved = []
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats:
+            saved.append((m, m.momentum, m.num_batches_tracked.clone()))
+            m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, count in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(count)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside DistributedDataParallel / DataParallel / ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def set_gradient_checkpointing(model: nn.Module, enabled: bool) -> None:
+    """Turn activation checkpointing on or off for every :class:`StageEnformer` in ``model``.
+
+    Covers the convolution stem and tower as well as the transformer
+    (enformer-pytorch's own ``use_checkpointing`` covers only the transformer,
+    while most activation memory is in the convolutions). Outputs and gradients
+    are unchanged; the forward pass is recomputed during backward.
+    """
+    found = False
+    for m in unwrap(model).modules():
+        if isinstance(m, StageEnformer):
+            m.gradient_checkpointing = bool(enabled)
+            m.trunk.use_checkpointing = False
+            found = True
+    if not found:
+        raise TypeError(f"set_gradient_checkpointing expects a StageEnformer, got {type(model).__name__}")
+
+
+def optimizer_param_groups(
+    model: nn.Module, lr: float, trunk_lr: float | None = None, weight_decay: float = 0.0
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups for the trainable parameters of ``model``.
+
+    Head parameters get ``lr``, trunk parameters ``trunk_lr`` (default ``lr``).
+    Normalisation layers (LayerNorm, BatchNorm) and biases get no weight decay,
+    the rest ``weight_decay``. Empty groups are left out; each group carries a
+    ``name`` (``head``/``trunk`` + ``decay``/``no_decay``) for logging.
+    """
+    inner = unwrap(model)
+    head = getattr(inner, "head", None)
+    head_ids = {id(p) for p in head.parameters()} if isinstance(head, nn.Module) else set()
+    no_decay_ids = {id(p) for m in inner.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)}
+    no_decay_ids |= {id(p) for n, p in inner.named_parameters() if n.endswith("bias")}
+    groups: dict[str, dict[str, Any]] = {}
+    for _, p in inner.named_parameters():
+        if not p.requires_grad:
+            continue
+        part = "head" if id(p) in head_ids else "trunk"
+        decay = "no_decay" if id(p) in no_decay_ids else "decay"
+        name = f"{part}_{decay}"
+        if name not in groups:
+            groups[name] = {
+                "name": name,
+                "params": [],
+                "lr": lr if part == "head" or trunk_lr is None else trunk_lr,
+                "weight_decay": 0.0 if decay == "no_decay" else weight_decay,
+            }
+        groups[name]["params"].append(p)
+    order = ("head_decay", "head_no_decay", "trunk_decay", "trunk_no_decay")
+    return [groups[n] for n in order if n in groups]
 
 
 def model_config(model_size: str, geometry: Geometry) -> dict[str, Any]:
@@ -54,14 +183,17 @@ def model_config(model_size: str, geometry: Geometry) -> dict[str, Any]:
 def build_model(
     model_config_: dict[str, Any], n_tracks: int, pretrained: str | Path | None = None
 ) -> StageEnformer:
-    """Build the model; ``pretrained`` loads trunk weights from a local path.
+    """Build the model; ``pretrained`` loads trunk weights from a local path (never the network).
 
     ``pretrained`` is a directory in Hugging Face layout (``config.json`` and
-    ``model.safetensors`` / ``pytorch_model.bin``, as saved by
-    ``Enformer.save_pretrained``) or a file holding an Enformer state dict.
-    The original output heads of the weights are discarded.
+    ``model.safetensors`` / ``pytorch_model.bin``, as in
+    ``EleutherAI/enformer-official-rough`` or written by
+    ``Enformer.save_pretrained``) or a file holding an Enformer state dict
+    (``.pt``/``.bin`` from ``torch.save``, ``.safetensors``, or a stagevep
+    checkpoint, whose trunk is taken). Output heads in the weights are
+    discarded; the stage head is initialised randomly.
     """
-    hparams = {k: v for k, v in model_config_.items()}
+    hparams = dict(model_config_)
     if pretrained is None:
         trunk = Enformer.from_hparams(**hparams, output_heads={})
     else:
@@ -69,46 +201,145 @@ def build_model(
     return StageEnformer(trunk, n_tracks)
 
 
+def size_name(hparams: dict[str, Any]) -> str:
+    """Name of the model size whose hyper-parameters ``hparams`` has (``full``/``tiny``), or a description."""
+    for name, cfg in MODEL_SIZES.items():
+        if all(hparams.get(k) == v for k, v in cfg.items()):
+            return f"--model-size {name}"
+    return "an Enformer with " + ", ".join(f"{k}={hparams.get(k)}" for k in ("dim", "depth", "heads"))
+
+
 def load_pretrained_trunk(path: Path, hparams: dict[str, Any]) -> Enformer:
-    """Load official Enformer weights from a local directory or state-dict file (no network)."""
+    """Load Enformer trunk weights from a local directory or state-dict file (no network).
+
+    Raises :class:`InputError` when ``path`` does not exist, holds no weights,
+    or holds weights whose keys or shapes differ from the Enformer that
+    ``hparams`` describes (the message lists the differences and the model
+    size the weights belong to).
+    """
     if not path.exists():
         raise InputError(
-            f"pretrained weights not found: {path}. Download EleutherAI/enformer-official-rough on a machine "
-            "with internet access and pass the local directory, or use --pretrained none."
+            f"pretrained weights not found: {path}. Expected a directory with config.json and model.safetensors "
+            "or pytorch_model.bin (download EleutherAI/enformer-official-rough on a machine with internet "
+            "access and copy it here), a state-dict file, or --pretrained none for random initialisation."
         )
     if path.is_dir():
-        try:
-            trunk = Enformer.from_pretrained(str(path), local_files_only=True)
-        except (OSError, ValueError) as err:
-            raise InputError(f"cannot load Enformer weights from directory {path}: {err}") from err
-        for key in ("dim", "depth", "heads", "num_downsamples"):
-            if getattr(trunk.config, key) != hparams[key]:
-                raise InputError(
-                    f"the weights in {path} have {key}={getattr(trunk.config, key)} but the chosen model size has "
-                    f"{key}={hparams[key]}: use --model-size full with the official weights"
-                )
-        trunk.set_target_length(hparams["target_length"])
-        trunk.target_length = hparams["target_length"]
-        trunk.add_heads()
-        return trunk
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
+        state = _read_hf_directory(path)
+    else:
+        state = _read_state_file(path)
+    state = _canonical_keys(state)
     trunk = Enformer.from_hparams(**hparams, output_heads={})
-    state = {k: v for k, v in state.items() if not k.startswith("_heads.")}
-    missing, unexpected = trunk.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise InputError(
-            f"{path} does not match the Enformer '{hparams.get('dim')}-dim' configuration: "
-            f"{len(missing)} missing keys (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})"
-        )
+    expected = _canonical_keys(trunk.state_dict())
+    _check_state_matches(path, state, expected, hparams)
+    missing, _ = trunk.load_state_dict(state, strict=False)
+    not_loaded = [k for k in missing if not k.startswith("_trunk.")]  # _trunk.* alias the modules just loaded
+    if not_loaded:  # unreachable after the check above; kept so a silent partial load cannot happen
+        raise InputError(f"{path}: {len(not_loaded)} tensors were not loaded (e.g. {not_loaded[:3]})")
     return trunk
 
 
-def apply_finetune_policy(model: StageEnformer, mode: str, unfreeze_last_n: int = 2) -> None:
-    """Set ``requires_grad`` by policy: ``all``, ``head`` only, or head + ``last-n`` transformer blocks.
+# Enformer registers its stem, tower, transformer and final block twice: under their own names and inside
+# ``_trunk`` (an nn.Sequential), so a state dict may name each tensor either way. Canonical names are the own ones.
+_TRUNK_ALIASES = {"_trunk.1.": "stem.", "_trunk.2.": "conv_tower.", "_trunk.4.": "transformer.",
+                  "_trunk.6.": "final_pointwise."}
 
-    The final pointwise block of the trunk is trained with the last blocks.
+
+def _canonical_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """State dict with one name per tensor (``stem.``, ``conv_tower.``, ...), output heads dropped."""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        if key.startswith("_heads."):
+            continue
+        for alias, name in _TRUNK_ALIASES.items():
+            if key.startswith(alias):
+                key = name + key[len(alias):]
+                break
+        out.setdefault(key, value)
+    return out
+
+
+def _read_hf_directory(path: Path) -> dict[str, torch.Tensor]:
+    """State dict from a Hugging Face layout directory (safetensors preferred over pytorch_model.bin)."""
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (path / name).exists():
+            return _read_state_file(path / name)
+    present = ", ".join(sorted(p.name for p in path.iterdir())[:8]) or "nothing"
+    raise InputError(
+        f"{path} holds no Enformer weights: expected model.safetensors or pytorch_model.bin (with config.json), "
+        f"found {present}"
+    )
+
+
+def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors of a ``torch.save`` state dict, stagevep checkpoint or safetensors file, keyed as in Enformer."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state: Any = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's to fix
+        raise InputError(f"cannot read weights from {path}: {err}. Expected a PyTorch state dict "
+                         "(torch.save) or a .safetensors file") from err
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f"{path} does not hold a state dict (a mapping of parameter names to tensors)")
+    if state and all(k.startswith(("trunk.", "head.")) for k in state):  # a stagevep StageEnformer checkpoint
+        state = {k[len("trunk."):]: v for k, v in state.items() if k.startswith("trunk.")}
+    return state
+
+
+def _check_state_matches(
+    path: Path, state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], hparams: dict[str, Any]
+) -> None:
+    """Raise :class:`InputError` naming missing, unexpected and wrongly shaped keys."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if not (missing or unexpected or wrong):
+        return
+    problems = []
+    if wrong:
+        shown = "; ".join(f"{k}: expected {tuple(expected[k].shape)}, found {tuple(state[k].shape)}" for k in wrong[:3])
+        problems.append(f"{len(wrong)} tensors of another shape ({shown})")
+    if missing:
+        problems.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
+    found = _describe_weights(state)
+    raise InputError(
+        f"the weights in {path} do not fit the model chosen ({size_name(hparams)}: dim={hparams['dim']}, "
+        f"depth={hparams['depth']}, heads={hparams['heads']}): {'; '.join(problems)}.{found} "
+        "The official Enformer weights need --model-size full."
+    )
+
+
+def _describe_weights(state: dict[str, torch.Tensor]) -> str:
+    """`` They look like ...`` for an Enformer state dict (dim from the stem, depth from the blocks), else ``''``."""
+    stem = state.get("stem.0.weight")
+    if stem is None or stem.ndim != 3:
+        return " They do not look like Enformer weights (no stem.0.weight)."
+    dim = 2 * int(stem.shape[0])
+    blocks = {k.split(".")[1] for k in state if k.startswith("transformer.")}
+    found = {"dim": dim, "depth": len(blocks)}
+    guess = next((f" (--model-size {n})" for n, c in MODEL_SIZES.items()
+                  if all(c[k] == v for k, v in found.items())), "")
+    return f" They look like an Enformer with dim={dim}, depth={len(blocks)}{guess}."
+
+
+def apply_finetune_policy(model: StageEnformer, mode: str, unfreeze_last_n: int = 2) -> None:
+    """Set ``requires_grad`` by policy; the head is always trained.
+
+    - ``all``: every parameter;
+    - ``head``: the stage head only;
+    - ``last-n``: head + the last ``unfreeze_last_n`` transformer blocks + the
+      trunk's final pointwise block (which sits between them and the head);
+    - ``layernorm``: head + the affine parameters of every LayerNorm of the trunk.
+
+    BatchNorm layers left frozen are put in eval mode now and on every later
+    ``model.train()`` (see :meth:`StageEnformer.train`).
     """
     if mode not in FINETUNE_MODES:
         raise InputError(f"--finetune must be one of {FINETUNE_MODES}, got {mode!r}")
@@ -122,12 +353,21 @@ def apply_finetune_policy(model: StageEnformer, mode: str, unfreeze_last_n: int 
         for module in trainable:
             for p in module.parameters():
                 p.requires_grad = True
+    if mode == "layernorm":
+        for module in model.trunk.modules():
+            if isinstance(module, nn.LayerNorm):
+                for p in module.parameters():
+                    p.requires_grad = True
     for p in model.head.parameters():
         p.requires_grad = True
+    model.train(model.training)
 
 
 def freeze_batchnorm_of_frozen(model: nn.Module) -> None:
-    """Put BatchNorm layers whose parameters are all frozen into eval mode (no running-stat drift)."""
+    """Put BatchNorm layers whose parameters are all frozen into eval mode (no running-stat drift).
+
+    :meth:`StageEnformer.train` calls this, so callers need not.
+    """
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             if not any(p.requires_grad for p in module.parameters()):

@@ -1,0 +1,132 @@
+"""WindowDataset: deterministic per-item augmentation (shift, reverse complement), N padding."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from stagevep.data.dataset import WindowDataset, context_start, reverse_complement_onehot
+from stagevep.errors import InputError
+from stagevep.geometry import Geometry
+from stagevep.io.genome import fasta_lengths, one_hot
+
+GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
+
+
+@pytest.fixture(scope="module")
+def windows(test_data):
+    """40 target windows spread over the bundled genome, plus targets that differ in every bin and track."""
+    lengths = fasta_lengths(test_data / "genome.fa")
+    rows = []
+    for chrom, length in lengths.items():
+        for centre in np.linspace(GEOM.target_length, length - GEOM.target_length, 10).astype(int):
+            rows.append((chrom, centre - GEOM.target_length // 2, centre + GEOM.target_length // 2))
+    w = pd.DataFrame(rows, columns=["chrom", "start", "end"])
+    y = np.arange(len(w) * GEOM.n_bins * 3, dtype=np.float32).reshape(len(w), GEOM.n_bins, 3)
+    return w, y
+
+
+def _fasta_string(path, chrom):
+    """Sequence of ``chrom`` read from the FASTA text (independent of pyfaidx), upper case."""
+    seqs, name = {}, None
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            seqs[name] = []
+        elif line:
+            seqs[name].append(line)
+    return "".join(seqs[chrom]).upper()
+
+
+def test_augmentation_off_by_default(windows, test_data):
+    w, y = windows
+    ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, seed=3)
+    ds.set_epoch(5)
+    for i in range(len(ds)):
+        assert ds.augmentation(i) == (0, False)
+    x, yi = ds[7]
+    torch.testing.assert_close(yi, torch.from_numpy(y[7]))
+
+
+def test_shift_moves_context_and_keeps_targets(windows, test_data):
+    w, y = windows
+    ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, max_shift=3, seed=0)
+    seen = set()
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            shift, rc = ds.augmentation(i)
+            assert -3 <= shift <= 3 and rc is False
+            seen.add(shift)
+    assert seen == set(range(-3, 4))
+    i = 4
+    chrom = w.loc[i, "chrom"]
+    genome = _fasta_string(test_data / "genome.fa", chrom)
+    for epoch in range(20):
+        ds.set_epoch(epoch)
+        shift, _ = ds.augmentation(i)
+        if shift:
+            break
+    start = context_start(int(w.loc[i, "start"]), int(w.loc[i, "end"]), GEOM.context_length) + shift
+    x, yi = ds[i]
+    np.testing.assert_array_equal(x.numpy(), one_hot(genome[start : start + GEOM.context_length]))
+    np.testing.assert_array_equal(yi.numpy(), y[i])
+
+
+def test_reverse_complement_reverses_targets_along_bins(windows, test_data):
+    w, y = windows
+    plain = WindowDataset(test_data / "genome.fa", w, y, GEOM)
+    ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, rc_augment=True, seed=1)
+    n_rc = 0
+    for i in range(len(ds)):
+        _, rc = ds.augmentation(i)
+        x, yi = ds[i]
+        x0, y0 = plain[i]
+        if rc:
+            n_rc += 1
+            np.testing.assert_array_equal(yi.numpy(), y[i][::-1])  # bins reversed, tracks kept
+            np.testing.assert_array_equal(x.numpy(), x0.numpy()[::-1, ::-1])  # A<->T, C<->G, reversed
+        else:
+            np.testing.assert_array_equal(yi.numpy(), y[i])
+            np.testing.assert_array_equal(x.numpy(), x0.numpy())
+    assert 0 < n_rc < len(ds)
+
+
+def test_augmentation_identical_across_workers_and_changes_with_epoch(windows, test_data):
+    """Item i's draw depends on (seed, epoch, i) only: 0 or 2 DataLoader workers, any order, same result."""
+    w, y = windows
+    ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, rc_augment=True, max_shift=3, seed=7)
+    ds.set_epoch(2)
+    direct = [ds[i] for i in range(len(ds))]
+    for workers in (0, 2):
+        loader = DataLoader(ds, batch_size=5, shuffle=False, num_workers=workers)
+        xs, ys = zip(*loader, strict=True)
+        torch.testing.assert_close(torch.cat(xs), torch.stack([d[0] for d in direct]))
+        torch.testing.assert_close(torch.cat(ys), torch.stack([d[1] for d in direct]))
+    reversed_order = [ds[i] for i in reversed(range(len(ds)))][::-1]
+    for (a, b), (c, d) in zip(direct, reversed_order, strict=True):
+        assert torch.equal(a, c) and torch.equal(b, d)
+    draws = {}
+    for epoch in (2, 3, 2):
+        ds.set_epoch(epoch)
+        current = [ds.augmentation(i) for i in range(len(ds))]
+        assert draws.setdefault(epoch, current) == current  # returning to an epoch repeats its draws
+    assert draws[2] != draws[3]
+    other_seed = WindowDataset(test_data / "genome.fa", w, y, GEOM, rc_augment=True, max_shift=3, seed=8)
+    other_seed.set_epoch(2)
+    assert [other_seed.augmentation(i) for i in range(len(ds))] != draws[2]
+
+
+def test_negative_shift_rejected(windows, test_data):
+    w, y = windows
+    with pytest.raises(InputError, match="max-shift"):
+        WindowDataset(test_data / "genome.fa", w, y, GEOM, max_shift=-1)
+
+
+def test_reverse_complement_onehot_is_complement_of_reversed():
+    seq = "ACGTTNGA"
+    comp = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+    rc = "".join(comp[b] for b in reversed(seq))
+    np.testing.assert_array_equal(reverse_complement_onehot(torch.from_numpy(one_hot(seq))).numpy(), one_hot(rc))
