@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from stagevep.errors import InputError
 from stagevep.model.predict import resolve_device
@@ -58,7 +60,8 @@ def init_distributed(device: str = "auto") -> DistContext:
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        # generous timeout: the other ranks wait while rank 0 writes multi-GB checkpoints to network storage
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", timeout=timedelta(hours=1))
     return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
 
 
@@ -77,19 +80,29 @@ def all_reduce_mean(value: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return value / ctx.world_size
 
 
-def broadcast_from_main(obj: Any, ctx: DistContext) -> Any:
-    """Rank 0's ``obj`` on every rank (picklable objects)."""
-    if not ctx.distributed:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def gather_to_main(obj: Any, ctx: DistContext) -> list[Any]:
+def gather_all(obj: Any, ctx: DistContext) -> list[Any]:
     """``[obj of rank 0, obj of rank 1, ...]`` on every rank."""
     if not ctx.distributed:
         return [obj]
     out: list[Any] = [None] * ctx.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def plain_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every ``SyncBatchNorm`` in ``module`` by an equivalent ``BatchNorm1d`` (in place; returns ``module``).
+
+    enformer-pytorch builds ``SyncBatchNorm`` whenever a process group exists.
+    That is right for NCCL (statistics over the micro-batches of all GPUs),
+    but DDP refuses it on the CPU (gloo), where each process keeps its own
+    statistics instead.
+    """
+    for name, child in module.named_children():
+        if isinstance(child, nn.SyncBatchNorm):
+            bn = nn.BatchNorm1d(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            bn.load_state_dict(child.state_dict())
+            bn.train(child.training)
+            setattr(module, name, bn)
+        else:
+            plain_batchnorm(child)
+    return module

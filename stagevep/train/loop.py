@@ -47,10 +47,10 @@ from stagevep.progress import progress
 from stagevep.train.distributed import (
     DistContext,
     all_reduce_mean,
-    broadcast_from_main,
     close_distributed,
-    gather_to_main,
+    gather_all,
     init_distributed,
+    plain_batchnorm,
 )
 from stagevep.train.logger import MetricsLogger
 from stagevep.train.sampler import StepBatchSampler
@@ -228,6 +228,8 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     torch.manual_seed(cfg.seed)
     mcfg = model_config(cfg.model_size, geometry)
     model = build_model(mcfg, len(data.tracks), cfg.pretrained)
+    if ctx.distributed and device.type != "cuda":
+        plain_batchnorm(model)
     apply_finetune_policy(model, cfg.finetune, cfg.unfreeze_last_n)
     if not cfg.dropout:
         for module in model.modules():
@@ -289,7 +291,10 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
 
     train_ds = WindowDataset(cfg.fasta, data.windows.iloc[train_idx], data.targets[train_idx], geometry,
                              rc_augment=cfg.rc_augment, max_shift=cfg.max_shift, seed=cfg.seed)
-    val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_idx], data.targets[val_idx], geometry)
+    # each process predicts a contiguous share of the validation windows
+    val_share = np.array_split(val_idx, ctx.world_size)[ctx.rank]
+    val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_share], data.targets[val_share], geometry)
+    val_obs = data.targets[val_idx]
     metrics = MetricsLogger(out, resume_step=step if cfg.resume else None, enabled=ctx.is_main)
     bar = progress(total=total_steps, initial=step, desc="train", unit="step", disable=not ctx.is_main)
     stop = step >= total_steps
@@ -319,7 +324,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                     epoch, pos = epoch + 1, 0
                 stop = step >= total_steps
                 if step % cfg.val_every == 0 or stop:
-                    row["val_loss"], row["val_pearson"] = _validate(model, val_ds, cfg, ctx)
+                    row["val_loss"], row["val_pearson"] = _validate(model, val_ds, val_obs, cfg, ctx)
                     sched.observe(row["val_loss"])
                     improved = row["val_loss"] < best_loss
                     best_loss, bad = (row["val_loss"], 0) if improved else (best_loss, bad + 1)
@@ -329,7 +334,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                         log.info("early stopping at step %d: no lower validation loss in %d validations",
                                  step, bad)
                         stop = True
-                    rngs = gather_to_main(rng_state(), ctx)
+                    rngs = gather_all(rng_state(), ctx)
                     if ctx.is_main:
                         if improved:
                             save_checkpoint(out / "best.pt", model, {
@@ -400,16 +405,24 @@ def train_step(
     return mean_loss, grad_norm
 
 
-def _validate(model: nn.Module, ds: WindowDataset, cfg: TrainConfig, ctx: DistContext) -> tuple[float, float]:
-    """Validation loss and seed metric, computed on rank 0 and shared with every rank."""
-    result = None
-    if ctx.is_main:
+def _validate(
+    model: nn.Module, ds: WindowDataset, obs: np.ndarray, cfg: TrainConfig, ctx: DistContext
+) -> tuple[float, float]:
+    """Validation loss and seed metric over all validation windows ``obs`` ``(N, n_bins, n_tracks)``.
+
+    Each process predicts its share ``ds`` (contiguous, in rank order); the
+    predictions are gathered so every process gets the same figures.
+    """
+    n_bins, n_tracks = obs.shape[1:]
+    if len(ds):
         pred = predict_batches(model, ds.onehot_batches(cfg.batch_size), ctx.device, cfg.precision,
                                total=math.ceil(len(ds) / cfg.batch_size), desc="validate")
-        obs = ds.targets
-        loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(np.asarray(obs, dtype=np.float32))))
-        result = (loss, seed_metric(pred, obs))
-    return broadcast_from_main(result, ctx)
+    else:
+        pred = np.zeros((0, n_bins, n_tracks), dtype=np.float32)
+    pred = np.concatenate(gather_all(pred, ctx))
+    obs = np.asarray(obs, dtype=np.float32)
+    loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs)))
+    return loss, seed_metric(pred, obs)
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:
