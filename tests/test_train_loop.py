@@ -131,11 +131,11 @@ def test_out_of_memory_exits_with_retry_code(monkeypatch, capsys):
 
 # ---------------------------------------------------------------- real (tiny) training runs
 
-def test_training_reduces_the_loss_and_logs(tmp_path, targets_h5, test_data):  # noqa: F811
-    cfg = config(tmp_path, targets_h5, test_data, max_steps=12, val_every=6, lr=2e-3)
+def test_training_reduces_the_loss_and_logs(tmp_path, small_h5, test_data):
+    cfg = config(tmp_path, small_h5, test_data, max_steps=12, val_every=6, lr=2e-3)
     train(cfg)
     # validation loss of the untrained model (same seeded initialisation), computed independently
-    data = read_targets(targets_h5)
+    data = read_targets(small_h5)
     val = data.split_index("val")
     torch.manual_seed(cfg.seed)
     model = build_model(model_config("tiny", GEOM), len(data.tracks)).eval()
@@ -169,7 +169,7 @@ def test_training_reduces_the_loss_and_logs(tmp_path, targets_h5, test_data):  #
     np.testing.assert_allclose([e.value for e in tb], train_losses, rtol=1e-6)
     assert [e.step for e in events.Scalars("val/loss")] == [6, 12]
     resolved = __import__("json").loads((tmp_path / "config.json").read_text())
-    assert resolved["global_batch"] == 2 and resolved["precision"] == "fp32" and resolved["steps_per_epoch"] == 29
+    assert resolved["global_batch"] == 2 and resolved["precision"] == "fp32" and resolved["steps_per_epoch"] == 6
 
 
 RESUME = dict(batch_size=2, accumulate=2, max_steps=8, val_every=3, deterministic=True, max_shift=3)

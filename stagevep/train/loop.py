@@ -214,7 +214,10 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
             "lower --batch-size or --accumulate"
         )
     total_steps = min(s for s in (cfg.max_steps, cfg.epochs and cfg.epochs * steps_per_epoch) if s)
-    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else max(1, round(0.05 * total_steps))
+    saved = _read_last(out) if cfg.resume else None
+    warmup = cfg.warmup_steps
+    if warmup is None:  # 5% of the steps; a resumed run keeps its warmup when only --max-steps grows
+        warmup = saved["train_config"]["warmup_steps"] if saved else max(1, round(0.05 * total_steps))
     dtype = autocast_dtype(cfg.precision, device)
     resolved = {
         **asdict(cfg), "world_size": ctx.world_size, "global_batch": global_batch, "steps_per_epoch": steps_per_epoch,
@@ -251,13 +254,8 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     }
 
     step, epoch, pos, best_loss, bad = 0, 0, 0, math.inf, 0
-    if cfg.resume:
-        ckpt = read_checkpoint(out / "last.pt") if (out / "last.pt").exists() else None
-        if ckpt is None or "optimizer" not in ckpt:
-            raise InputError(
-                f"--resume needs {out / 'last.pt'} written by an earlier run with the same --out-dir; "
-                f"{'it does not exist' if ckpt is None else 'it holds no optimizer state'}"
-            )
+    if saved is not None:
+        ckpt = saved
         check_resume_compatible(ckpt["train_config"], resolved, str(out / "last.pt"))
         model.load_state_dict(ckpt["state_dict"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -423,6 +421,18 @@ def _validate(
     obs = np.asarray(obs, dtype=np.float32)
     loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs)))
     return loss, seed_metric(pred, obs)
+
+
+def _read_last(out: Path) -> dict[str, Any]:
+    """The resumable checkpoint ``out/last.pt``; :class:`InputError` when absent, unreadable or not resumable."""
+    path = out / "last.pt"
+    ckpt = read_checkpoint(path) if path.exists() else None
+    if ckpt is None or "optimizer" not in ckpt:
+        raise InputError(
+            f"--resume needs {path} written by an earlier run with the same --out-dir; "
+            f"{'it does not exist' if ckpt is None else 'it holds no optimizer state'}"
+        )
+    return ckpt
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:
