@@ -984,3 +984,23 @@ def test_params_file_partial_stub_run_reports_what_did_not_run(tmp_path):
     assert "not run" in variants, variants
     training = text[text.index('<section id="training">'):text.index('<section id="evaluation">')]
     assert "empty file" in training, training
+def test_training_logs_resume_state_and_resolved_config(outdir):
+    """train/: TensorBoard events with the same losses as metrics.csv; last.pt resumable; config.json resolved."""
+    import torch
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train = outdir / "train"
+    config = json.loads((train / "config.json").read_text())
+    assert config["global_batch"] == config["batch_size"] * config["accumulate"] * config["world_size"]
+    assert config["precision"] in ("fp32", "bf16", "fp16") and config["total_steps"] >= 1
+    metrics = pd.read_csv(train / "metrics.csv")
+    assert metrics["step"].tolist() == list(range(1, config["total_steps"] + 1))
+    events = EventAccumulator(str(train / "tensorboard"))
+    events.Reload()
+    logged = events.Scalars("train/loss")
+    assert [e.step for e in logged] == metrics["step"].tolist()
+    np.testing.assert_allclose([e.value for e in logged], metrics["train_loss"], rtol=1e-5)
+    last = torch.load(train / "last.pt", map_location="cpu", weights_only=False)
+    for key in ("optimizer", "scheduler", "scaler", "rng", "epoch", "position", "best_val_loss"):
+        assert key in last, f"last.pt lacks {key!r}: it cannot be resumed"
+    assert last["step"] == config["total_steps"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from stagevep import __version__
 from stagevep.errors import InputError
@@ -16,31 +18,50 @@ from stagevep.model.enformer import StageEnformer, build_model
 REQUIRED_KEYS = ("state_dict", "model_config", "tracks", "geometry", "target_transform")
 
 
-def save_checkpoint(path: str | Path, model: StageEnformer, payload: dict[str, Any]) -> None:
-    """Write ``model`` and ``payload`` (model_config, tracks, geometry, ...) atomically."""
+def save_checkpoint(path: str | Path, model: nn.Module, payload: dict[str, Any]) -> None:
+    """Write ``model``'s weights and ``payload`` (model_config, tracks, geometry, ...) atomically.
+
+    The checkpoint is written to ``<path>.tmp``, flushed to disk, then renamed
+    over ``path``: a run killed at any moment leaves either the previous
+    complete file or the new complete file, never a truncated one. A failed
+    write removes its temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ckpt = {"state_dict": model.state_dict(), "stagevep_version": __version__, **payload}
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise ValueError(f"checkpoint payload lacks {missing}")
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(ckpt, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[StageEnformer, dict[str, Any]]:
-    """Rebuild the model from a checkpoint; returns ``(model in eval mode, checkpoint dict)``."""
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict (tensors on the CPU); :class:`InputError` when absent or unreadable."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"checkpoint not found: {path}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, OSError, EOFError) as err:
-        raise InputError(f"cannot read checkpoint {path}: {err}") from err
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
+        raise InputError(f"cannot read checkpoint {path} (truncated or not a torch file?): {err}") from err
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise InputError(f"{path} is not a stagevep checkpoint: it lacks {missing}")
+    return ckpt
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[StageEnformer, dict[str, Any]]:
+    """Rebuild the model from a checkpoint; returns ``(model in eval mode, checkpoint dict)``."""
+    ckpt = read_checkpoint(path)
     model = build_model(ckpt["model_config"], n_tracks=len(ckpt["tracks"]))
     model.load_state_dict(ckpt["state_dict"])
     model.to(device).eval()

@@ -1,44 +1,86 @@
-"""Finetune a :class:`~stagevep.model.enformer.StageEnformer` on ``targets.h5``."""
+"""Finetune a :class:`~stagevep.model.enformer.StageEnformer` on ``targets.h5``.
+
+One optimizer step consumes one *global batch* of
+``batch_size * accumulate * world_size`` windows: each of the ``world_size``
+processes (``torchrun``) runs ``accumulate`` micro-batches of ``batch_size``
+windows and the gradients are averaged. The data order is a seeded
+permutation per epoch (:mod:`stagevep.train.sampler`), so a run resumed from
+``last.pt`` continues exactly where the interrupted one stopped.
+"""
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import dataclasses
 import json
 import logging
 import math
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from stagevep import __version__
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
 from stagevep.evaluate.metrics import seed_metric
 from stagevep.io.hdf5 import read_targets
-from stagevep.model.checkpoint import save_checkpoint
+from stagevep.model.checkpoint import read_checkpoint, save_checkpoint
 from stagevep.model.enformer import (
-    StageEnformer,
     apply_finetune_policy,
     build_model,
-    freeze_batchnorm_of_frozen,
     model_config,
+    optimizer_param_groups,
+    set_gradient_checkpointing,
 )
-from stagevep.model.predict import autocast_dtype, predict_batches, resolve_device
+from stagevep.model.predict import autocast_dtype, predict_batches
 from stagevep.progress import progress
+from stagevep.train.distributed import (
+    DistContext,
+    all_reduce_mean,
+    close_distributed,
+    gather_all,
+    init_distributed,
+    plain_batchnorm,
+)
+from stagevep.train.logger import MetricsLogger
+from stagevep.train.sampler import StepBatchSampler
+from stagevep.train.schedule import SCHEDULES, WarmupSchedule
+from stagevep.train.state import check_resume_compatible, rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
 LOSSES = ("poisson", "mse")
-METRICS_COLUMNS = ["step", "epoch", "lr", "train_loss", "val_loss", "val_pearson", "grad_norm", "samples_per_s"]
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# bin/train.py exits with this status on a CUDA out-of-memory error; the Nextflow process retries on it
+# with half the batch size and twice the accumulation (EX_TEMPFAIL from sysexits.h).
+EXIT_OUT_OF_MEMORY = 75
+SINGLE_PROCESS = DistContext()
 
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on; written to ``config.json``."""
+    """Everything a training run depends on; written, resolved, to ``config.json``.
+
+    ``batch_size`` is the micro-batch of one process; the global batch is
+    ``batch_size * accumulate * world_size``. Training stops at ``max_steps``
+    optimizer steps or after ``epochs`` passes over the training windows,
+    whichever comes first (either may be None, not both), or earlier by
+    early stopping after ``patience`` validations without a lower validation
+    loss. ``memory_retry`` (set by the Nextflow process from ``task.attempt``
+    after an out-of-memory exit) halves ``batch_size`` and doubles
+    ``accumulate`` that many times, keeping the global batch; once the
+    micro-batch is 1 it turns on gradient checkpointing instead.
+    """
 
     targets: str
     fasta: str
@@ -47,15 +89,27 @@ class TrainConfig:
     model_size: str = "full"
     finetune: str = "all"
     unfreeze_last_n: int = 2
+    dropout: bool = True
     loss: str = "poisson"
     lr: float = 1e-4
+    trunk_lr: float | None = None
     weight_decay: float = 0.01
+    schedule: str = "cosine"
+    warmup_steps: int | None = None
     batch_size: int = 4
-    max_steps: int = 1000
+    accumulate: int = 1
+    max_steps: int | None = 1000
+    epochs: int | None = None
     val_every: int = 200
+    patience: int | None = None
     clip_grad: float = 0.5
     rc_augment: bool = True
+    max_shift: int = 3
     precision: str = "auto"
+    gradient_checkpointing: bool = False
+    deterministic: bool = False
+    resume: bool = False
+    memory_retry: int = 0
     device: str = "auto"
     num_workers: int = 0
     seed: int = 0
@@ -70,23 +124,79 @@ def loss_fn(name: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     raise InputError(f"--loss must be one of {LOSSES}, got {name!r}")
 
 
+def apply_memory_retry(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` after ``cfg.memory_retry`` out-of-memory retries (same global batch, less memory per step).
+
+    Each retry halves ``batch_size`` and doubles ``accumulate`` while the
+    micro-batch can be halved exactly; after that it turns on gradient
+    checkpointing.
+    """
+    batch, accumulate, checkpointing = cfg.batch_size, cfg.accumulate, cfg.gradient_checkpointing
+    for _ in range(cfg.memory_retry):
+        if batch % 2 == 0:
+            batch, accumulate = batch // 2, accumulate * 2
+        elif not checkpointing:
+            checkpointing = True
+        else:
+            raise InputError(
+                f"out of memory again with batch size {batch} and gradient checkpointing: use --precision bf16, a "
+                "GPU with more memory, or a shorter --context_length"
+            )
+    return dataclasses.replace(cfg, batch_size=batch, accumulate=accumulate, gradient_checkpointing=checkpointing,
+                               memory_retry=0)
+
+
+def validate_config(cfg: TrainConfig) -> None:
+    """Raise :class:`InputError` for option values training cannot use."""
+    if cfg.loss not in LOSSES:
+        raise InputError(f"--loss must be one of {LOSSES}, got {cfg.loss!r}")
+    if cfg.schedule not in SCHEDULES:
+        raise InputError(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    if cfg.precision not in PRECISIONS:
+        raise InputError(f"--precision must be one of {PRECISIONS}, got {cfg.precision!r}")
+    if cfg.max_steps is None and cfg.epochs is None:
+        raise InputError("give --max-steps or --epochs (or both: training stops at whichever comes first)")
+    for name in ("batch_size", "accumulate", "val_every", "max_steps", "epochs", "patience"):
+        value = getattr(cfg, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    for name in ("warmup_steps", "max_shift", "num_workers", "memory_retry"):
+        if (getattr(cfg, name) or 0) < 0:
+            raise InputError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(cfg, name)}")
+    if cfg.lr <= 0 or (cfg.trunk_lr is not None and cfg.trunk_lr < 0):
+        raise InputError("--lr must be positive and --trunk-lr 0 or more")
+
+
 def train(cfg: TrainConfig) -> Path:
-    """Train and write ``best.pt``, ``last.pt``, ``metrics.csv`` and ``config.json`` to ``cfg.out_dir``.
+    """Train and write ``best.pt``, ``last.pt``, ``metrics.csv``, ``tensorboard/`` and ``config.json``.
 
     Validation (loss and the seed's per-window Pearson on the ``val`` split)
     runs every ``val_every`` steps and at the end; ``best.pt`` holds the
-    lowest validation loss. A non-finite loss aborts with the step number
-    and writes no checkpoint. Returns the path of ``best.pt``.
+    lowest validation loss and ``last.pt`` (rewritten at every validation)
+    everything needed to resume. A non-finite training loss raises
+    :class:`FloatingPointError` naming the step and writes no checkpoint.
+    Under ``torchrun`` every process calls this; only rank 0 writes files.
+    Returns the path of ``best.pt``.
     """
-    if cfg.loss not in LOSSES:
-        raise InputError(f"--loss must be one of {LOSSES}, got {cfg.loss!r}")
-    if cfg.max_steps < 1 or cfg.batch_size < 1 or cfg.val_every < 1:
-        raise InputError("--max-steps, --batch-size and --val-every must be positive")
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
+    cfg = apply_memory_retry(cfg)
+    validate_config(cfg)
+    ctx = init_distributed(cfg.device)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    try:
+        return _train(cfg, ctx)
+    finally:
+        torch.use_deterministic_algorithms(deterministic_before)
+        close_distributed(ctx)
+
+
+def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    device = ctx.device
+    if cfg.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not cfg.deterministic
 
     data = read_targets(cfg.targets)
     geometry = data.geometry
@@ -95,101 +205,237 @@ def train(cfg: TrainConfig) -> Path:
         raise InputError(
             f"{cfg.targets} has {len(train_idx)} train and {len(val_idx)} val windows; both splits are needed"
         )
-    device = resolve_device(cfg.device)
+    global_batch = cfg.batch_size * cfg.accumulate * ctx.world_size
+    steps_per_epoch = len(train_idx) // global_batch
+    if steps_per_epoch == 0:
+        raise InputError(
+            f"the global batch ({cfg.batch_size} x {cfg.accumulate} accumulation x {ctx.world_size} processes = "
+            f"{global_batch}) is larger than the {len(train_idx)} training windows of {cfg.targets}: "
+            "lower --batch-size or --accumulate"
+        )
+    total_steps = min(s for s in (cfg.max_steps, cfg.epochs and cfg.epochs * steps_per_epoch) if s)
+    saved = _read_last(out) if cfg.resume else None
+    warmup = cfg.warmup_steps
+    if warmup is None:  # 5% of the steps; a resumed run keeps its warmup when only --max-steps grows
+        warmup = saved["train_config"]["warmup_steps"] if saved else max(1, round(0.05 * total_steps))
     dtype = autocast_dtype(cfg.precision, device)
-    mcfg = model_config(cfg.model_size, geometry)
-    model = build_model(mcfg, len(data.tracks), cfg.pretrained).to(device)
-    apply_finetune_policy(model, cfg.finetune, cfg.unfreeze_last_n)
-    params = [p for p in model.parameters() if p.requires_grad]
-    log.info(
-        "model %s: %d parameters, %d trainable; device %s, precision %s",
-        cfg.model_size, sum(p.numel() for p in model.parameters()), sum(p.numel() for p in params),
-        device, dtype or "fp32",
-    )
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(cfg.max_steps))
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-
-    train_ds = WindowDataset(cfg.fasta, data.windows.iloc[train_idx], data.targets[train_idx], geometry,
-                             rc_augment=cfg.rc_augment, seed=cfg.seed)
-    val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_idx], data.targets[val_idx], geometry)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, drop_last=len(train_ds) >= cfg.batch_size,
-                        num_workers=cfg.num_workers, generator=gen)
-    payload = {
-        "model_config": mcfg,
-        "tracks": data.tracks,
-        "geometry": geometry.to_dict(),
-        "target_transform": {k: data.attrs.get(k) for k in ("transform", "clip_percentile", "clip_scope")},
-        "train_config": asdict(cfg),
+    resolved = {
+        **asdict(cfg), "world_size": ctx.world_size, "global_batch": global_batch, "steps_per_epoch": steps_per_epoch,
+        "total_steps": total_steps, "warmup_steps": warmup, "device": str(device),
+        "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
+        "tracks": list(data.tracks), "geometry": geometry.to_dict(), "n_train": len(train_idx),
+        "n_val": len(val_idx), "stagevep_version": __version__, "torch_version": torch.__version__,
     }
 
-    best_loss = math.inf
-    step, epoch = 0, 0
-    metrics_path = out / "metrics.csv"
-    with open(metrics_path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS)
-        writer.writeheader()
-        bar = progress(total=cfg.max_steps, desc="train", unit="step")
-        while step < cfg.max_steps:
-            epoch += 1
-            for x, y in loader:
-                model.train()
-                freeze_batchnorm_of_frozen(model)
-                t0 = time.perf_counter()
-                x, y = x.to(device), y.to(device)
-                with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                    pred = model(x)
-                loss = loss_fn(cfg.loss, pred.float(), y)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"non-finite training loss ({loss.item()}) at step {step + 1}; no checkpoint written. "
-                        "Lower --lr or use --precision fp32."
-                    )
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(opt)
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad))
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                step += 1
-                row = {"step": step, "epoch": epoch, "lr": sched.get_last_lr()[0], "train_loss": loss.item(),
-                       "grad_norm": grad_norm, "samples_per_s": len(x) / (time.perf_counter() - t0)}
-                if step % cfg.val_every == 0 or step == cfg.max_steps:
-                    row["val_loss"], row["val_pearson"] = _validate(model, val_ds, cfg, device)
-                    log.info("step %d: train loss %.4f, val loss %.4f, val pearson %.4f",
-                             step, row["train_loss"], row["val_loss"], row["val_pearson"])
-                    if row["val_loss"] < best_loss:
-                        best_loss = row["val_loss"]
-                        save_checkpoint(out / "best.pt", model, {**payload, "step": step, "val_loss": best_loss})
-                writer.writerow(row)
-                fh.flush()
-                bar.set_postfix(loss=f"{row['train_loss']:.3f}", sps=f"{row['samples_per_s']:.1f}")
+    # identical initial weights on every rank; then a different dropout stream per rank
+    torch.manual_seed(cfg.seed)
+    mcfg = model_config(cfg.model_size, geometry)
+    model = build_model(mcfg, len(data.tracks), cfg.pretrained)
+    if ctx.distributed and device.type != "cuda":
+        plain_batchnorm(model)
+    apply_finetune_policy(model, cfg.finetune, cfg.unfreeze_last_n)
+    if not cfg.dropout:
+        for module in model.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
+    set_gradient_checkpointing(model, cfg.gradient_checkpointing)
+    model.to(device)
+    groups = optimizer_param_groups(model, cfg.lr, cfg.trunk_lr, cfg.weight_decay)
+    params = [p for g in groups for p in g["params"]]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = WarmupSchedule(opt, cfg.schedule, warmup, total_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    payload = {
+        "model_config": mcfg,
+        "tracks": list(data.tracks),
+        "geometry": geometry.to_dict(),
+        "target_transform": {k: data.attrs.get(k) for k in ("transform", "clip_percentile", "clip_scope")},
+        "train_config": resolved,
+    }
+
+    step, epoch, pos, best_loss, bad = 0, 0, 0, math.inf, 0
+    if saved is not None:
+        ckpt = saved
+        check_resume_compatible(ckpt["train_config"], resolved, str(out / "last.pt"))
+        model.load_state_dict(ckpt["state_dict"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        step, epoch, pos = ckpt["step"], ckpt["epoch"], ckpt["position"]
+        best_loss, bad = ckpt["best_val_loss"], ckpt["bad_validations"]
+        rngs = ckpt["rng"]
+        if len(rngs) == ctx.world_size:
+            set_rng_state(rngs[ctx.rank])
+        else:
+            log.warning("last.pt was written by %d processes, this run has %d: random streams (dropout) restart",
+                        len(rngs), ctx.world_size)
+            torch.manual_seed(cfg.seed + 1000 * step + ctx.rank)
+        log.info("resuming from %s at step %d (epoch %d, step %d of the epoch)", out / "last.pt", step, epoch, pos)
+    else:
+        torch.manual_seed(cfg.seed + ctx.rank)
+        np.random.seed(cfg.seed + ctx.rank)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "config.json", resolved)
+    log.info(
+        "model %s: %d parameters, %d trainable; %d process(es) on %s, precision %s; global batch %d "
+        "(%d x %d accumulation x %d), %d steps (%d per epoch)",
+        cfg.model_size, sum(p.numel() for p in model.parameters()), sum(p.numel() for p in params),
+        ctx.world_size, device, resolved["precision"], global_batch, cfg.batch_size, cfg.accumulate, ctx.world_size,
+        total_steps, steps_per_epoch,
+    )
+    ddp_model: nn.Module = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                   else None) if ctx.distributed else model
+
+    train_ds = WindowDataset(cfg.fasta, data.windows.iloc[train_idx], data.targets[train_idx], geometry,
+                             rc_augment=cfg.rc_augment, max_shift=cfg.max_shift, seed=cfg.seed)
+    # each process predicts a contiguous share of the validation windows
+    val_share = np.array_split(val_idx, ctx.world_size)[ctx.rank]
+    val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_share], data.targets[val_share], geometry)
+    val_obs = data.targets[val_idx]
+    metrics = MetricsLogger(out, resume_step=step if cfg.resume else None, enabled=ctx.is_main)
+    bar = progress(total=total_steps, initial=step, desc="train", unit="step", disable=not ctx.is_main)
+    stop = step >= total_steps
+    t_last = time.perf_counter()
+    try:
+        while not stop:
+            train_ds.set_epoch(epoch)
+            sampler = StepBatchSampler(len(train_ds), cfg.seed, epoch, pos, steps_per_epoch, cfg.batch_size,
+                                       cfg.accumulate, ctx.rank, ctx.world_size)
+            # own generator: creating the loader must not draw from the global stream (dropout) that last.pt saves
+            loader = DataLoader(train_ds, batch_sampler=sampler, num_workers=cfg.num_workers,
+                                pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(epoch))
+            batches = iter(loader)
+            epoch_done = False
+            while not (epoch_done or stop):
+                micro = [next(batches) for _ in range(cfg.accumulate)]
+                lr = cfg.lr * sched.factor()
+                loss, grad_norm = train_step(ddp_model, micro, opt, scaler, sched, cfg.loss, dtype, device,
+                                             cfg.clip_grad, params, ctx, step + 1)
+                step, pos = step + 1, pos + 1
+                now = time.perf_counter()
+                row: dict[str, Any] = {"step": step, "epoch": epoch + 1, "lr": lr,
+                                       "train_loss": loss, "grad_norm": grad_norm,
+                                       "samples_per_s": global_batch / (now - t_last)}
+                epoch_done = pos == steps_per_epoch
+                if epoch_done:  # last.pt then resumes at the start of the next epoch
+                    epoch, pos = epoch + 1, 0
+                stop = step >= total_steps
+                if step % cfg.val_every == 0 or stop:
+                    row["val_loss"], row["val_pearson"] = _validate(model, val_ds, val_obs, cfg, ctx)
+                    sched.observe(row["val_loss"])
+                    improved = row["val_loss"] < best_loss
+                    best_loss, bad = (row["val_loss"], 0) if improved else (best_loss, bad + 1)
+                    log.info("step %d: train loss %.4f, val loss %.4f, val pearson %.4f%s", step, loss,
+                             row["val_loss"], row["val_pearson"], " (best)" if improved else "")
+                    if cfg.patience and bad >= cfg.patience and not stop:
+                        log.info("early stopping at step %d: no lower validation loss in %d validations",
+                                 step, bad)
+                        stop = True
+                    rngs = gather_all(rng_state(), ctx)
+                    if ctx.is_main:
+                        if improved:
+                            save_checkpoint(out / "best.pt", model, {
+                                **payload, "step": step, "val_loss": row["val_loss"],
+                                "val_pearson": row["val_pearson"]})
+                        save_checkpoint(out / "last.pt", model, {
+                            **payload, "step": step, "epoch": epoch, "position": pos, "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "rng": rngs,
+                            "best_val_loss": best_loss, "bad_validations": bad, "val_loss": row["val_loss"]})
+                metrics.log(row)
+                bar.set_postfix(loss=f"{loss:.3f}", samples_per_s=f"{row['samples_per_s']:.1f}")
                 bar.update(1)
-                if step >= cfg.max_steps:
-                    break
+                t_last = time.perf_counter()
+    finally:
         bar.close()
-    save_checkpoint(out / "last.pt", model, {**payload, "step": step, "optimizer": opt.state_dict(),
-                                             "scheduler": sched.state_dict()})
+        metrics.close()
     log.info("training done after %d steps; best val loss %.4f; checkpoints in %s", step, best_loss, out)
     return out / "best.pt"
 
 
-def _validate(model: StageEnformer, ds: WindowDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    pred = predict_batches(model, ds.onehot_batches(cfg.batch_size), device, cfg.precision, desc="validate")
-    obs = ds.targets
+def train_step(
+    model: nn.Module,
+    micro_batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    opt: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    sched: WarmupSchedule | None,
+    loss_name: str,
+    dtype: torch.dtype | None,
+    device: torch.device,
+    clip_grad: float,
+    params: Sequence[torch.Tensor],
+    ctx: DistContext = SINGLE_PROCESS,
+    step: int = 0,
+) -> tuple[float, float]:
+    """One optimizer step over ``micro_batches`` of ``(x (B, context_length, 4), y (B, n_bins, n_tracks))``.
+
+    Gradients of the micro-batches are accumulated (each loss divided by
+    their number; under DDP synchronised on the last one only), unscaled
+    (fp16), clipped to ``clip_grad`` and applied. Returns ``(mean loss over
+    the global batch, gradient norm before clipping)``. A non-finite loss on
+    any rank raises :class:`FloatingPointError` before the optimizer step.
+    """
+    model.train()  # StageEnformer keeps the BatchNorm of frozen parts in eval mode
+    opt.zero_grad(set_to_none=True)
+    total = torch.zeros((), device=device)
+    n = len(micro_batches)
+    for i, (x, y) in enumerate(micro_batches):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        sync = i == n - 1 or not isinstance(model, DistributedDataParallel)
+        with (contextlib.nullcontext() if sync else model.no_sync()):
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                pred = model(x)
+            loss = loss_fn(loss_name, pred.float(), y.float())
+            scaler.scale(loss / n).backward()
+        total += loss.detach()
+    mean_loss = float(all_reduce_mean(total / n, ctx))
+    if not math.isfinite(mean_loss):
+        raise FloatingPointError(
+            f"non-finite training loss ({mean_loss}) at step {step}; no checkpoint written. "
+            "Lower --lr, or use --precision bf16 or fp32 instead of fp16."
+        )
+    scaler.unscale_(opt)
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip_grad))
+    scaler.step(opt)
+    scaler.update()
+    if sched is not None:
+        sched.step()
+    return mean_loss, grad_norm
+
+
+def _validate(
+    model: nn.Module, ds: WindowDataset, obs: np.ndarray, cfg: TrainConfig, ctx: DistContext
+) -> tuple[float, float]:
+    """Validation loss and seed metric over all validation windows ``obs`` ``(N, n_bins, n_tracks)``.
+
+    Each process predicts its share ``ds`` (contiguous, in rank order); the
+    predictions are gathered so every process gets the same figures.
+    """
+    n_bins, n_tracks = obs.shape[1:]
+    if len(ds):
+        pred = predict_batches(model, ds.onehot_batches(cfg.batch_size), ctx.device, cfg.precision,
+                               total=math.ceil(len(ds) / cfg.batch_size), desc="validate")
+    else:
+        pred = np.zeros((0, n_bins, n_tracks), dtype=np.float32)
+    pred = np.concatenate(gather_all(pred, ctx))
+    obs = np.asarray(obs, dtype=np.float32)
     loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs)))
     return loss, seed_metric(pred, obs)
 
 
-def _warmup_cosine(total: int, warmup_frac: float = 0.05):
-    warmup = max(1, int(total * warmup_frac))
+def _read_last(out: Path) -> dict[str, Any]:
+    """The resumable checkpoint ``out/last.pt``; :class:`InputError` when absent, unreadable or not resumable."""
+    path = out / "last.pt"
+    ckpt = read_checkpoint(path) if path.exists() else None
+    if ckpt is None or "optimizer" not in ckpt:
+        raise InputError(
+            f"--resume needs {path} written by an earlier run with the same --out-dir; "
+            f"{'it does not exist' if ckpt is None else 'it holds no optimizer state'}"
+        )
+    return ckpt
 
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    return schedule
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
