@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,9 @@ def test_report_opens_in_headless_chromium_with_every_section(tmp_path):
     files = write_results(tmp_path / "results")
     report = make_report(tmp_path, files)
     assert not list(report.parent.glob("*.tmp")), "a temporary file was left next to the report"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask, "the report must be readable like any other output"
 
     res = run_chromium("--dump-dom", str(report))
     assert res.returncode == 0, res.stderr
