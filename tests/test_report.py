@@ -237,3 +237,15 @@ def test_bad_file_argument_is_an_input_error(tmp_path):
                           "--file", "train/metrics.csv"], capture_output=True, text=True, check=False)
     assert res.returncode == 2
     assert "ERROR: --file expects RELATIVE_PATH=LOCAL_PATH" in res.stderr
+
+
+def test_parse_assignments_keeps_order_and_rejects_malformed_or_repeated_keys():
+    from stagevep.cli import parse_assignments
+    from stagevep.errors import InputError
+
+    got = parse_assignments(["b/x.png=in/1/x.png", "a/y=in/2/y=z"], "--file", "REL=PATH")
+    assert list(got.items()) == [("b/x.png", "in/1/x.png"), ("a/y", "in/2/y=z")]
+    with pytest.raises(InputError, match="--file expects REL=PATH, got 'nothing'"):
+        parse_assignments(["nothing"], "--file", "REL=PATH")
+    with pytest.raises(InputError, match="a is given twice in --file"):
+        parse_assignments(["a=1", "a=2"], "--file", "REL=PATH")

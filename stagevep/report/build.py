@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from stagevep import __version__
+from stagevep.cli import parse_assignments
 from stagevep.errors import InputError
 from stagevep.plots.training import plot_training_curves
 
@@ -91,13 +92,8 @@ def section_of(relpath: str) -> str | None:
 
 def parse_file_args(items: Iterable[str]) -> dict[str, Path]:
     """``REL=PATH`` strings (``--file``) -> ``{REL: Path(PATH)}``."""
-    files: dict[str, Path] = {}
-    for item in items:
-        rel, sep, local = item.partition("=")
-        if not sep or not rel or not local:
-            raise InputError(f"--file expects RELATIVE_PATH=LOCAL_PATH, got {item!r}")
-        files[rel] = Path(local)
-    return files
+    pairs = parse_assignments(list(items), "--file", "RELATIVE_PATH=LOCAL_PATH")
+    return {rel: Path(local) for rel, local in pairs.items()}
 
 
 def read_versions(paths: Sequence[Path]) -> dict[str, dict[str, str]]:
