@@ -233,9 +233,7 @@ def test_full_run_completed_every_process(outdir):
     assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
     ran = {short_name(p) for p in trace["process"]}
     expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
-                "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS"}
-    expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL",
-                "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS", "PLOT_VARIANTS"}
+                "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS", "PLOT_VARIANTS", "REPORT"}
     assert ran == expected
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
@@ -522,7 +520,7 @@ def test_stub_run_publishes_every_output(tmp_path):
         f"evaluate/plots/{k}.{ext}" for k in ("window_pearson", "tracks_best", "tracks_median", "tracks_worst")
         for ext in ("png", "pdf")] + [
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
-        "pipeline_info/software_versions.yml",
+        "pipeline_info/software_versions.yml", "report/report.html",
     ]
     missing = [p for p in expected if not (out / p).is_file()]
     assert not missing, f"-stub run did not publish {missing}\n" + describe(proc, tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,9 @@ def test_report_opens_in_headless_chromium_with_every_section(tmp_path):
     files = write_results(tmp_path / "results")
     report = make_report(tmp_path, files)
     assert not list(report.parent.glob("*.tmp")), "a temporary file was left next to the report"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask, "the report must be readable like any other output"
 
     res = run_chromium("--dump-dom", str(report))
     assert res.returncode == 0, res.stderr
@@ -233,3 +237,15 @@ def test_bad_file_argument_is_an_input_error(tmp_path):
                           "--file", "train/metrics.csv"], capture_output=True, text=True, check=False)
     assert res.returncode == 2
     assert "ERROR: --file expects RELATIVE_PATH=LOCAL_PATH" in res.stderr
+
+
+def test_parse_assignments_keeps_order_and_rejects_malformed_or_repeated_keys():
+    from stagevep.cli import parse_assignments
+    from stagevep.errors import InputError
+
+    got = parse_assignments(["b/x.png=in/1/x.png", "a/y=in/2/y=z"], "--file", "REL=PATH")
+    assert list(got.items()) == [("b/x.png", "in/1/x.png"), ("a/y", "in/2/y=z")]
+    with pytest.raises(InputError, match="--file expects REL=PATH, got 'nothing'"):
+        parse_assignments(["nothing"], "--file", "REL=PATH")
+    with pytest.raises(InputError, match="a is given twice in --file"):
+        parse_assignments(["a=1", "a=2"], "--file", "REL=PATH")

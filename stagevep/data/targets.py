@@ -13,6 +13,7 @@ import pandas as pd
 import pyBigWig
 
 from stagevep import __version__
+from stagevep.cli import parse_assignments
 from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
@@ -211,15 +212,7 @@ def _fasta_identity(fasta: str | Path) -> str:
 
 def parse_stage_bigwigs(specs: list[str]) -> dict[str, str]:
     """``['CS13=a.bw', ...]`` -> ``{'CS13': 'a.bw', ...}`` in the given (track) order."""
-    out: dict[str, str] = {}
-    for spec in specs:
-        stage, sep, path = spec.partition("=")
-        if not sep or not stage or not path:
-            raise InputError(f"--bigwig expects STAGE=FILE, got {spec!r}")
-        if stage in out:
-            raise InputError(f"stage {stage} is given twice in --bigwig")
-        out[stage] = path
-    return out
+    return parse_assignments(specs, "--bigwig", "STAGE=FILE")
 
 
 def make_targets_from_files(

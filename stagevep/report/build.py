@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from stagevep import __version__
+from stagevep.cli import parse_assignments
 from stagevep.errors import InputError
 from stagevep.plots.training import plot_training_curves
 
@@ -52,7 +53,7 @@ nav{padding:8px 32px;border-bottom:1px solid #d0d7de;position:sticky;top:0;backg
 nav a{margin-right:16px;color:#0969da;text-decoration:none;font-size:14px}
 main{padding:0 32px 32px}section{border-bottom:1px solid #d0d7de;padding:8px 0 16px}
 h2{font-size:19px;margin:16px 0 8px}h3{font-size:15px;margin:14px 0 6px;font-family:monospace}
-table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}
+div.table{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}
 th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{display:inline-block;margin:6px 12px 6px 0;vertical-align:top}
@@ -91,13 +92,8 @@ def section_of(relpath: str) -> str | None:
 
 def parse_file_args(items: Iterable[str]) -> dict[str, Path]:
     """``REL=PATH`` strings (``--file``) -> ``{REL: Path(PATH)}``."""
-    files: dict[str, Path] = {}
-    for item in items:
-        rel, sep, local = item.partition("=")
-        if not sep or not rel or not local:
-            raise InputError(f"--file expects RELATIVE_PATH=LOCAL_PATH, got {item!r}")
-        files[rel] = Path(local)
-    return files
+    pairs = parse_assignments(list(items), "--file", "RELATIVE_PATH=LOCAL_PATH")
+    return {rel: Path(local) for rel, local in pairs.items()}
 
 
 def read_versions(paths: Sequence[Path]) -> dict[str, dict[str, str]]:
@@ -135,7 +131,7 @@ def table_html(frame: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in shown.itertuples(index=False))
     note = f'<p class="note">first {max_rows} of {len(frame)} rows</p>' if len(frame) > max_rows else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}"
+    return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>{note}'
 
 
 def image_html(path: Path, caption: str) -> str:
@@ -276,13 +272,12 @@ def write_report(
     )
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    tmp = out.with_name(out.name + ".tmp")  # created with the umask's permissions, unlike mkstemp's 0600
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     log.info("wrote %s (%d KiB)", out, out.stat().st_size // 1024)
     return out
