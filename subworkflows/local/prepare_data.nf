@@ -49,7 +49,7 @@ workflow PREPARE_DATA {
     emit:
     targets  = MAKE_TARGETS.out.targets      // [meta, targets.h5]
     windows  = MAKE_WINDOWS.out.bed          // [meta, windows.bed]
-    qc       = PREPARE_QC.out.qc             // [meta, qc/]
+    qc       = PREPARE_QC.out.qc             // prepare/qc/* files
     bigwigs  = AVERAGE_BIGWIGS.out.bigwig    // [meta (stage), mean.bw]
     versions = ch_versions
 }

@@ -13,7 +13,7 @@ process EVALUATE_MODEL {
     path 'evaluate/window_metrics.tsv', emit: window_metrics
     path 'evaluate/predictions.h5', emit: predictions
     path 'evaluate/bigwig/*.pred.bw', emit: bigwigs
-    path 'evaluate/plots/*', emit: plots
+    path 'evaluate/plots/*', emit: plots, topic: report
     path 'versions.yml', emit: versions
 
     script:

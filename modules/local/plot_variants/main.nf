@@ -8,7 +8,7 @@ process PLOT_VARIANTS {
     path bigwigs  // averaged <stage>.mean.bw, for the observed-signal row
 
     output:
-    path 'variants/plots/variant_*', emit: plots, optional: true
+    path 'variants/plots/variant_*', emit: plots, optional: true, topic: report
     path 'versions.yml', emit: versions
 
     script:

@@ -8,7 +8,7 @@ process PREPARE_QC {
     tuple val(labels), path(bigwigs, stageAs: 'replicate*/*')  // labels: [[stage, replicate], ...] in bigwigs order
 
     output:
-    tuple val(meta), path('qc'), emit: qc
+    path 'prepare/qc/*', emit: qc, topic: report
     path 'versions.yml', emit: versions
 
     script:
@@ -16,15 +16,15 @@ process PREPARE_QC {
     def rep_args = [labels, bigwigs instanceof List ? bigwigs : [bigwigs]].transpose()
         .collect { label, bw -> "--replicate ${label[0]} ${label[1]} ${bw}" }.join(' ')
     """
-    prepare_qc.py ${rep_args} --peaks ${peaks} --windows ${windows} --targets ${targets} --out-dir qc ${args}
+    prepare_qc.py ${rep_args} --peaks ${peaks} --windows ${windows} --targets ${targets} --out-dir prepare/qc ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir qc
-    touch qc/replicate_concordance.tsv qc/signal_distribution.tsv qc/windows_per_split.tsv
-    for f in replicate_concordance signal_distribution windows_per_split; do touch qc/\$f.png qc/\$f.pdf; done
+    mkdir -p prepare/qc
+    touch prepare/qc/replicate_concordance.tsv prepare/qc/signal_distribution.tsv prepare/qc/windows_per_split.tsv
+    for f in replicate_concordance signal_distribution windows_per_split; do touch prepare/qc/\$f.png prepare/qc/\$f.pdf; done
     software_versions.py --process ${task.process} > versions.yml
     """
 }
