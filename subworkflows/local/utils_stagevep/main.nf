@@ -39,8 +39,12 @@ def validateParameters(params, schema_path) {
         }
         def spec = defs[name]
         if (value == null || value == '') {
-            // a profile or -params-file that blanks a parameter with a default (test_full: the weights)
-            if (spec.default != null && !spec.required) errors << "--${name} needs a value: ${spec.description}"
+            // a profile or -params-file that blanks a parameter with a default (test_full: the weights); free-text
+            // strings may be blank ('' means none, e.g. --exclude_chroms '') unless the schema sets minLength
+            def blankable = spec.type == 'string' && !spec.enum && !spec.minLength
+            if (spec.default != null && spec.default != '' && !spec.required && !blankable) {
+                errors << "--${name} needs a value: ${spec.description}"
+            }
             return
         }
         switch (spec.type) {
