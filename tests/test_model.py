@@ -48,13 +48,21 @@ def test_finetune_policies(tiny):
 
 def test_pretrained_from_local_directory_and_state_dict(tmp_path, tiny):
     """Weights saved in Hugging Face layout (config.json + pytorch_model.bin, as the official
-    EleutherAI/enformer-official-rough repository) or as a state dict load offline into the trunk."""
+    EleutherAI/enformer-official-rough repository, or model.safetensors) or as a state dict (zip or legacy
+    torch.save format, safetensors) load offline into the trunk."""
     hf_dir = tmp_path / "enformer"
     tiny.trunk.save_pretrained(hf_dir, safe_serialization=False)
     assert (hf_dir / "config.json").exists()
-    for source in (hf_dir, tmp_path / "trunk.pt"):
-        if source.suffix == ".pt":
-            torch.save(tiny.trunk.state_dict(), source)
+    from safetensors.torch import save_file
+
+    own_names = {k: v.contiguous() for k, v in tiny.trunk.state_dict().items() if not k.startswith("_trunk.")}
+    save_file(own_names, tmp_path / "trunk.safetensors")  # safetensors refuses the aliased duplicates
+    (tmp_path / "hf_st").mkdir()
+    save_file(own_names, tmp_path / "hf_st" / "model.safetensors")
+    torch.save(tiny.trunk.state_dict(), tmp_path / "trunk.pt")
+    torch.save(tiny.trunk.state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    for source in (hf_dir, tmp_path / "hf_st", tmp_path / "trunk.pt", tmp_path / "legacy.pt",
+                   tmp_path / "trunk.safetensors"):
         model = build_model(model_config("tiny", GEOM), n_tracks=5, pretrained=source)
         for (name, a), (_, b) in zip(model.trunk.state_dict().items(), tiny.trunk.state_dict().items(), strict=True):
             assert torch.equal(a, b), name

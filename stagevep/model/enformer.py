@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import torch
 from enformer_pytorch import Enformer
+from safetensors.torch import load_file as load_safetensors
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
@@ -274,12 +276,11 @@ def _read_state_file(path: Path) -> dict[str, torch.Tensor]:
     """Tensors of a ``torch.save`` state dict, stagevep checkpoint or safetensors file, keyed as in Enformer."""
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state: Any = load_file(str(path), device="cpu")
+            state: Any = load_safetensors(str(path), device="cpu")
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's to fix
+            # memory-map zip-format files (torch >= 1.6) so a 1 GB state dict is not read twice into memory
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as err:  # noqa: BLE001 - unpickling arbitrary bytes raises any type (IndexError, ...)
         raise InputError(f"cannot read weights from {path}: {err}. Expected a PyTorch state dict "
                          "(torch.save) or a .safetensors file") from err
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
