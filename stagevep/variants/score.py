@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from torch import nn
 from stagevep import __version__
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
+from stagevep.io.files import atomic_path
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
@@ -240,24 +239,13 @@ def _report_statuses(fa: pyfaidx.Fasta, table: pd.DataFrame, strict_ref: bool) -
     log.warning("REF disagrees with the FASTA for %d variant(s): %s.%s", len(bad), shown, hint)
 
 
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 def write_scores(scores: pd.DataFrame, tsv: str | Path) -> None:
     """Write ``scores.tsv`` and, beside it, the same table as ``scores.parquet`` (each atomically)."""
     tsv = Path(tsv)
-    with _atomic(tsv) as tmp:
+    with atomic_path(tsv) as tmp:
         scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    with _atomic(tsv.with_suffix(".parquet")) as tmp:
+    with atomic_path(tsv.with_suffix(".parquet")) as tmp:
         scores.to_parquet(tmp, index=False)
 
 
@@ -276,7 +264,7 @@ def write_tracks(
     rows = np.array(sorted(kept), dtype=np.int64)
     shape = (len(rows), geometry.n_bins, len(tracks))
     strings = h5py.string_dtype("utf-8")
-    with _atomic(Path(path)) as tmp, h5py.File(tmp, "w") as h5:
+    with atomic_path(Path(path)) as tmp, h5py.File(tmp, "w") as h5:
         for name, k in (("ref", 0), ("alt", 1)):
             h5.create_dataset(name, data=np.stack([kept[r][k] for r in rows]) if len(rows) else np.zeros(shape),
                               dtype="float32")
