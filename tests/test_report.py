@@ -249,3 +249,15 @@ def test_parse_assignments_keeps_order_and_rejects_malformed_or_repeated_keys():
         parse_assignments(["nothing"], "--file", "REL=PATH")
     with pytest.raises(InputError, match="a is given twice in --file"):
         parse_assignments(["a=1", "a=2"], "--file", "REL=PATH")
+
+
+def test_variants_without_group_stats_say_the_comparison_did_not_run(tmp_path):
+    """--skip_group_comparison: panels exist, group_stats.tsv does not; the section says so."""
+    panel = tmp_path / "variant_x.png"
+    panel.touch()
+    dom = index(render_report({"variants/plots/variant_x.png": panel}))
+    assert any(f"group comparison {NOT_RUN}" in t for t in dom.text["variants"]), dom.text["variants"]
+    stats = tmp_path / "group_stats.tsv"
+    stats.touch()
+    dom = index(render_report({"variants/plots/variant_x.png": panel, "variants/group_stats.tsv": stats}))
+    assert not any("group comparison" in t for t in dom.text["variants"]), dom.text["variants"]

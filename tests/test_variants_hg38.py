@@ -28,14 +28,15 @@ from stagevep.io.genome import open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.variants.score import score_with_model, variant_sequences
 
-WINDOW_FA = Path(__file__).resolve().parents[2] / "shared" / "data" / "irf6_rs661849_window.hg38.fa"
+# a copy of ../shared/data/irf6_rs661849_window.hg38.fa kept with the tests, so that a clone tests anywhere
+WINDOW_FA = Path(__file__).resolve().parent / "data" / "irf6_rs661849_window.hg38.fa"
 GEOM = Geometry()  # Enformer's 896 x 128 bp in 196,608 bp: the window file is exactly one context
 LINE = 60
 
 
 def _read_window() -> tuple[int, str]:
     if not WINDOW_FA.exists():
-        pytest.fail(f"{WINDOW_FA} is missing: it comes with the project's shared data (../shared/data)")
+        pytest.fail(f"{WINDOW_FA} is missing: restore it from git (a copy of ../shared/data)")
     header, *lines = WINDOW_FA.read_text().split("\n")
     start, end = map(int, re.match(r">chr1:(\d+)-(\d+) ", header).groups())
     seq = "".join(lines).upper()

@@ -233,6 +233,9 @@ def render_report(
                 log.warning("left out of the report: %s (not below prepare/, train/, evaluate/ or variants/)", rel)
                 continue
             sections[sid].parts += _file_parts(rel, files[rel], scratch)
+    if sections["variants"].parts and "variants/group_stats.tsv" not in files:
+        sections["variants"].parts.insert(
+            0, f'<p class="not-run">group comparison {NOT_RUN} (no variants/group_stats.tsv)</p>')
     nav = "".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     body = "\n".join(sections[sid].render() for sid, _ in SECTIONS)
     return (
