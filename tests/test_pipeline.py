@@ -400,6 +400,8 @@ def test_evaluation_metrics(outdir):
         assert value[("mean_window_pearson", stage)] == pytest.approx(np.mean(per_window), abs=1e-4), \
             f"mean_window_pearson {stage}"
     assert value[("pearson_all_bins", "all")] == pytest.approx(np.mean(all_bins), abs=1e-4)
+    # issue 4's bar for the test-profile model (the seed's metric on the held-out chromosomes)
+    assert value[("mean_window_pearson", "all")] >= 0.5, f"held-out Pearson {value[('mean_window_pearson', 'all')]}"
 
 
 def test_variant_scores(outdir):
@@ -818,19 +820,14 @@ def test_variant_panels_and_roc(outdir):
 
 
 def test_functional_variants_score_higher(outdir):
-    """The test-profile model ranks the planted functional variants above the others.
-
-    The issue-6 bar (AUC >= 0.8) needs more training than the 300-step test profile
-    (README: about 0.72 there); ``benchmarks/variant_auc.py`` measures it after a longer
-    run. Here: better than chance, in the right direction, inside its bootstrap interval.
-    """
+    """The test-profile model ranks the planted functional variants above the others (issue 6's bar: AUC >= 0.8)."""
     gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
     row = gs.set_index("metric").loc["score"]
     print(f"functional vs nonfunctional, score: AUC {row.auc:.3f} [{row.auc_ci_low:.3f}, {row.auc_ci_high:.3f}], "
           f"Mann-Whitney p {row.mannwhitney_p:.2g}")
     assert row.auc_ci_low <= row.auc <= row.auc_ci_high
     assert row.mean_pos > row.mean_neg
-    assert row.auc > 0.5, f"AUC {row.auc:.3f}: functional variants do not score higher than non-functional ones"
+    assert row.auc >= 0.8, f"AUC {row.auc:.3f}: functional variants do not score clearly higher than the others"
 
 
 # ---------------------------------------------------------------------------
