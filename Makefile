@@ -45,7 +45,7 @@ $(BIN)/nextflow: scripts/install_nextflow.sh | $(BIN)/.installed
 demo: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH nextflow run main.nf -profile test --outdir $(DEMO_OUT)
 	@echo ""
-	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/."
+	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/; open $(DEMO_OUT)/report/report.html first."
 
 test: setup chromium lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
