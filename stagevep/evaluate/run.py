@@ -16,6 +16,7 @@ from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
 from stagevep.evaluate.metrics import metric_table, per_window_pearson, seed_metric, to_raw, window_mean_pearson
 from stagevep.evaluate.tracks import per_base_signal, write_prediction_bigwigs
+from stagevep.io.files import atomic_path
 from stagevep.io.genome import fasta_lengths
 from stagevep.io.hdf5 import TargetSet, read_targets, write_targets
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
@@ -180,6 +181,5 @@ def _nested(metrics: pd.DataFrame) -> dict[str, Any]:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
+from stagevep.io.files import atomic_path
 
 STR = h5py.string_dtype("utf-8")
 
@@ -54,10 +55,7 @@ def write_targets(
     n, n_bins, n_tracks = targets.shape
     if n_bins != geometry.n_bins or n_tracks != len(tracks) or n != len(windows):
         raise ValueError(f"targets shape {targets.shape} disagrees with geometry/tracks/windows")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with h5py.File(tmp, "w") as h5:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         chunks = (1, n_bins, n_tracks) if n else None
         h5.create_dataset(dataset, data=targets.astype(np.float32), chunks=chunks)
         for name, arr in (extra or {}).items():
@@ -71,7 +69,6 @@ def write_targets(
             h5.attrs[key] = value
         for key, value in attrs.items():
             h5.attrs[key] = value
-    tmp.replace(path)
 
 
 def read_targets(path: str | Path, dataset: str = "targets") -> TargetSet:

@@ -14,7 +14,6 @@ import base64
 import html
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import yaml
 from stagevep import __version__
 from stagevep.cli import parse_assignments
 from stagevep.errors import InputError
+from stagevep.io.files import atomic_path
 from stagevep.plots.training import plot_training_curves
 
 log = logging.getLogger(__name__)
@@ -274,13 +274,7 @@ def write_report(
         versions=versions,
     )
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")  # created with the umask's permissions, unlike mkstemp's 0600
-    try:
+    with atomic_path(out) as tmp:  # created with the umask's permissions, unlike mkstemp's 0600
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("wrote %s (%d KiB)", out, out.stat().st_size // 1024)
     return out

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from stagevep.errors import InputError
+from stagevep.io.files import atomic_path
 from stagevep.plots.variants import plot_roc_by_stage, plot_scores_by_group
 from stagevep.variants.stats import group_stats
 
@@ -29,9 +29,8 @@ def compare_groups_files(
     stats = group_stats(scores, positive_group, n_boot, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".group_stats.tsv.tmp"
-    stats.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    os.replace(tmp, out / "group_stats.tsv")
+    with atomic_path(out / "group_stats.tsv") as tmp:
+        stats.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
     plot_scores_by_group(scores, out / "plots")
     plot_roc_by_stage(scores, positive_group, out / "plots")
     return stats
