@@ -25,6 +25,7 @@ import pandas as pd
 
 from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
+from stagevep.evaluate.metrics import column_pearson
 from stagevep.io.bigwig import bigwig_chroms, open_bigwig, read_values
 from stagevep.io.files import write_table
 from stagevep.io.peaks import read_peaks
@@ -86,12 +87,6 @@ def bin_signal(bigwigs: Sequence[str | Path], bins: pd.DataFrame, bin_size: int)
     return out
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of two ``(n,)`` vectors; NaN when either is constant."""
-    dx, dy = x - x.mean(), y - y.mean()
-    denom = np.sqrt((dx * dx).sum() * (dy * dy).sum())
-    return float((dx * dy).sum() / denom) if denom > 0 else float("nan")
-
 
 def replicate_concordance(
     replicates: Mapping[str, Mapping[str, str | Path]], peaks: pd.DataFrame, bin_size: int = 128
@@ -114,8 +109,8 @@ def replicate_concordance(
             for j in range(i + 1, len(names)):
                 rows.append({
                     "stage": stage, "replicate_a": names[i], "replicate_b": names[j], "n_bins": len(bins),
-                    "pearson": _pearson(sums[:, i], sums[:, j]),
-                    "pearson_log1p": _pearson(np.log1p(sums[:, i]), np.log1p(sums[:, j])),
+                    "pearson": float(column_pearson(sums[:, [i]], sums[:, [j]])[0]),
+                    "pearson_log1p": float(column_pearson(np.log1p(sums[:, [i]]), np.log1p(sums[:, [j]]))[0]),
                 })
     table = pd.DataFrame(rows, columns=["stage", "replicate_a", "replicate_b", "n_bins", "pearson", "pearson_log1p"])
     for r in table.itertuples():
