@@ -24,7 +24,9 @@ workflow PREPARE_DATA {
         stage_order.collect { stage -> [[id: stage], samples.findAll { it[0].stage == stage }.collect { it[1] }] }
     }
     AVERAGE_BIGWIGS(ch_stage_bigwigs, fasta)
-    ch_versions = ch_versions.mix(AVERAGE_BIGWIGS.out.versions.first())
+    // every task's versions.yml (identical texts are merged later): `.first()` picked whichever stage finished
+    // first, so REPORT's inputs, and its -resume hash, changed from run to run
+    ch_versions = ch_versions.mix(AVERAGE_BIGWIGS.out.versions)
 
     UNION_PEAKS(PREFLIGHT.out.ok.map { [[id: 'stagevep'], samples.collect { it[2] }] })
     ch_versions = ch_versions.mix(UNION_PEAKS.out.versions)
