@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Variant scoring throughput: batched (ref and alt of many variants per forward pass) vs one pair at a time.
+"""Variant scoring throughput: stagevep's batched scoring vs the seed's one pair at a time.
 
-The baseline is measured in the same run on the same variants and model:
-  * ``seed``: the seed's loop: per variant, fetch the window, encode ref and alt,
-    one forward pass for ref and one for alt (batch 1 each);
-  * ``pair``: :func:`stagevep.variants.score.score_with_model` with ``--batch-size 1``
-    (one ref/alt pair per forward pass);
-  * ``batched``: the same with ``--batch-size B`` (and optionally ``--rc-ensemble``).
-Prints variants/s and the ratio of each to the seed baseline.
+All rows score the same random SNVs with the same weights, in the same run:
+  * ``seed loop``: the seed's method: enformer-pytorch as published (softmax attention
+    pooling); per variant, fetch the window, encode ref and alt, one forward pass for
+    each (batch 1). The baseline (1.0x).
+  * ``seed loop, pair pooling``: the same loop with stagevep's model
+    (:class:`~stagevep.model.enformer.PairAttentionPool`): the gain of the pooling alone.
+  * ``one pair per pass``: :func:`stagevep.variants.score.score_with_model` with
+    ``--batch-size 1``: pair pooling plus the alt reusing the ref's convolution features
+    (:class:`~stagevep.model.enformer.SNVPairs`), no batching.
+  * ``batched``: the same with ``--batch-size B`` (optionally ``--rc-ensemble``).
+Prints variants/s and the ratio of each to the seed loop.
 
 CPU (here):  .venv/bin/python benchmarks/bench_variants.py --model-size tiny --context-length 16384 --n-bins 64 \
-                 --n-variants 128 --n-baseline 32 --batch-size 32
+                 --n-variants 128 --n-baseline 32 --batch-size 8
 GPU (lent):  python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --n-baseline 32 \
                  --batch-size 8 [--rc-ensemble]
 """
@@ -25,9 +29,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from stagevep.cli import keep_freed_memory
 from stagevep.geometry import Geometry
 from stagevep.io.genome import one_hot, open_fasta
-from stagevep.model.enformer import build_model, model_config
+from stagevep.model.enformer import build_model, model_config, set_pair_attention_pool
 from stagevep.model.predict import resolve_device
 from stagevep.variants.score import score_with_model, variant_sequences
 
@@ -51,13 +56,18 @@ def random_variants(fa, n: int, seed: int = 0) -> pd.DataFrame:
 
 @torch.no_grad()
 def seed_loop(model, fa, variants: pd.DataFrame, context: int, device: torch.device) -> np.ndarray:
-    """The seed's scoring loop: two batch-1 forward passes per variant. Returns ``(N, n_bins, n_tracks)`` alt - ref."""
+    """The seed's scoring loop: two batch-1 forward passes per variant. Returns ``(N, n_bins, n_tracks)`` alt - ref.
+
+    The passes go through enformer-pytorch's own ``Enformer.forward`` (as the seed's did), then the stage head.
+    """
+    def forward(seq: str) -> np.ndarray:
+        x = torch.from_numpy(one_hot(seq))[None].to(device)
+        return model.head(model.trunk(x, return_only_embeddings=True)).float().cpu().numpy()
+
     out = []
     for v in variants.itertuples(index=False):
         ref, alt = variant_sequences(fa, v.chrom, int(v.pos), v.alt, context)
-        r = model(torch.from_numpy(one_hot(ref))[None].to(device)).float().cpu().numpy()
-        a = model(torch.from_numpy(one_hot(alt))[None].to(device)).float().cpu().numpy()
-        out.append((a - r)[0])
+        out.append((forward(alt) - forward(ref))[0])
     return np.stack(out)
 
 
@@ -79,13 +89,14 @@ def main() -> None:
     p.add_argument("--bin-size", type=int, default=128)
     p.add_argument("--n-variants", type=int, default=64)
     p.add_argument("--n-baseline", type=int, default=0, help="variants for the baselines (default: all)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--rc-ensemble", action="store_true")
     p.add_argument("--precision", default="auto")
     p.add_argument("--device", default="auto")
     p.add_argument("--fasta", default=str(REPO / "assets" / "test_data" / "genome.fa"))
     args = p.parse_args()
 
+    malloc_tuned = keep_freed_memory()  # as every bin/ script does; applies to all methods below alike
     device = resolve_device(args.device)
     geom = Geometry(n_bins=args.n_bins, bin_size=args.bin_size, context_length=args.context_length)
     torch.manual_seed(0)
@@ -97,12 +108,19 @@ def main() -> None:
     central = min(96, args.n_bins)
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'CPU'}), "
           f"torch threads {torch.get_num_threads()}, model {args.model_size}, context {args.context_length}, "
-          f"{args.n_bins} bins, precision {args.precision}, rc_ensemble {args.rc_ensemble}")
+          f"{args.n_bins} bins, precision {args.precision}, rc_ensemble {args.rc_ensemble}, "
+          f"malloc thresholds raised {malloc_tuned}")
 
     score_with_model(model, geom, tracks, fa, base.head(2), central, 2, device=device)  # warm-up
     runs = {}
-    _, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
+    set_pair_attention_pool(model, False)  # enformer-pytorch's own pooling, as the seed ran it
+    seed_delta, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
     runs["seed loop (ref, alt: 2 passes of 1)"] = len(base) / t
+    set_pair_attention_pool(model, True)
+    pair_delta, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
+    runs["seed loop, pair pooling"] = len(base) / t
+    print(f"max |alt - ref| difference, pair vs softmax pooling: {np.abs(pair_delta - seed_delta).max():.2e} "
+          f"(largest |alt - ref| {np.abs(seed_delta).max():.2e})")
     _, t = timed(lambda: score_with_model(model, geom, tracks, fa, base, central, 1, device=device,
                                           precision=args.precision, rc_ensemble=args.rc_ensemble), device)
     runs["one pair per pass (--batch-size 1)"] = len(base) / t

@@ -81,3 +81,28 @@ def genome_cache(tmp_path_factory) -> Iterator[Path]:
         os.environ.pop("STAGEVEP_CACHE_DIR", None)
     else:
         os.environ["STAGEVEP_CACHE_DIR"] = previous
+
+
+def mixing_model(geometry, n_tracks: int, seed: int = 0):
+    """A tiny :class:`StageEnformer` in eval mode whose every weight is random, so a single base changes
+    its predictions well above float rounding (a fresh Enformer zero-initialises the attention output,
+    which leaves the transformer an identity and variant effects at rounding level)."""
+    import torch
+
+    from stagevep.model.enformer import build_model, model_config
+
+    torch.manual_seed(seed)
+    model = build_model(model_config("tiny", geometry), n_tracks).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim > 1:
+                p.normal_(0.0, p[0].numel() ** -0.5)
+            elif "bias" in name:
+                p.normal_(0.0, 0.1)
+            else:  # normalisation scales
+                p.uniform_(0.5, 1.5)
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_(0.0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return model

@@ -307,3 +307,121 @@ def test_only_policy_parameters_receive_gradients_and_frozen_batchnorm_stays_put
         assert not frozen_bn
     else:
         assert frozen_bn  # the stem and tower BatchNorms are frozen under every other policy
+
+
+def _random_onehot(n: int, length: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.one_hot(torch.randint(0, 4, (n, length), generator=g), 4).float()
+
+
+def test_pair_attention_pool_matches_enformer_pytorch_values_and_gradients():
+    from enformer_pytorch.modeling_enformer import AttentionPool
+
+    from stagevep.model.enformer import PairAttentionPool
+
+    torch.manual_seed(0)
+    stock = AttentionPool(6)
+    stock.to_attn_logits.weight.data.normal_()
+    pair = PairAttentionPool(6)
+    pair.load_state_dict(stock.state_dict())
+    for n in (10, 7):  # even: the sigmoid form; odd: enformer-pytorch's padded softmax
+        x = torch.randn(3, 6, n, requires_grad=True)
+        y_stock, y_pair = stock(x), pair(x)
+        assert y_pair.shape == (3, 6, (n + 1) // 2)
+        torch.testing.assert_close(y_pair, y_stock, rtol=1e-5, atol=1e-6)
+        g = torch.randn_like(y_stock)
+        gx_stock, gw_stock = torch.autograd.grad((y_stock * g).sum(), (x, stock.to_attn_logits.weight))
+        gx_pair, gw_pair = torch.autograd.grad((y_pair * g).sum(), (x, pair.to_attn_logits.weight))
+        torch.testing.assert_close(gx_pair, gx_stock, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(gw_pair, gw_stock, rtol=1e-4, atol=1e-5)
+
+
+def test_models_use_pair_pooling_and_the_swap_keeps_parameters(tiny):
+    from enformer_pytorch.modeling_enformer import AttentionPool
+
+    from stagevep.model.enformer import PairAttentionPool, set_pair_attention_pool
+
+    pools = [m for m in tiny.modules() if isinstance(m, AttentionPool)]
+    assert len(pools) == 7 and all(type(m) is PairAttentionPool for m in pools)  # stem + 6 tower blocks
+    tiny.eval()
+    x = _random_onehot(2, 4096)
+    state = {k: v.clone() for k, v in tiny.state_dict().items()}
+    with torch.no_grad():
+        y_pair = tiny(x)
+        set_pair_attention_pool(tiny, False)
+        assert all(type(m) is AttentionPool for m in tiny.modules() if isinstance(m, AttentionPool))
+        assert type(tiny.trunk._trunk[1][2]) is AttentionPool  # the alias Enformer keeps sees the swap too
+        y_stock = tiny(x)
+    assert tiny.state_dict().keys() == state.keys()
+    assert all(torch.equal(v, state[k]) for k, v in tiny.state_dict().items())
+    torch.testing.assert_close(y_pair, y_stock, rtol=1e-5, atol=1e-6)
+
+
+def test_receptive_field_by_hand_and_by_perturbation():
+    """Stem conv (15 wide): 7 bases each side; six tower convs (5 wide) at 2..64 bp per position: 2 * (2 + ... + 64)
+    more; the 128-bp pooled position adds 127 on the right. Perturbing one base must change only the features in
+    that range, and the range must be tight (its end features do change)."""
+    from conftest import mixing_model
+
+    model = mixing_model(GEOM, 2)
+    assert model.receptive_field() == (128, 7 + 2 * 126, 7 + 2 * 126 + 127)
+    x = _random_onehot(1, 4096)
+    with torch.no_grad():
+        h = model.conv_features(x)
+        for index in (0, 1000, 2048, 2175, 4095):
+            y = x.clone()
+            y[0, index] = y[0, index].roll(1)
+            changed = torch.nonzero((model.conv_features(y) != h).any(dim=1)[0]).flatten().tolist()
+            lo, hi = max(0, -((386 - index) // 128)), min(31, (index + 259) // 128)
+            assert changed and min(changed) == lo and max(changed) == hi, (index, changed, lo, hi)
+    model.train()
+    with pytest.raises(TypeError, match="eval"):
+        model.receptive_field()
+
+
+def test_tiled_equals_untiled():
+    from conftest import mixing_model
+    from stagevep.model.enformer import tiled
+
+    model = mixing_model(GEOM, 2)
+    t = model.trunk
+    x = _random_onehot(3, 4096).transpose(1, 2)
+    with torch.no_grad():
+        for module in (t.stem, torch.nn.Sequential(t.stem, t.conv_tower[0]), torch.nn.Sequential(t.stem, t.conv_tower)):
+            whole = module(x)
+            for tile in (128, 300, 1024, 4000):
+                torch.testing.assert_close(tiled(module, x, tile), whole, rtol=1e-5, atol=1e-6)
+    # the model's own inference path (tiled on the CPU) against the training path (untiled, with autograd)
+    xs = _random_onehot(2, 4096, seed=3)
+    with torch.no_grad():
+        inference = model(xs)
+    torch.testing.assert_close(model(xs).detach(), inference, rtol=1e-5, atol=1e-6)
+
+
+def test_snv_pairs_equal_full_passes_anywhere_in_the_window():
+    from conftest import mixing_model
+    from stagevep.data.dataset import reverse_complement_onehot
+    from stagevep.model.enformer import SNVPairs
+
+    model = mixing_model(GEOM, 3)
+    pairs = SNVPairs(model)
+    ref = _random_onehot(3, 4096)
+    for index in (2048, 0, 130, 4095, 3000):
+        x = ref.repeat_interleave(2, dim=0)
+        x[1::2, index] = x[1::2, index].roll(1, dims=-1)
+        with torch.no_grad():
+            full, fast = model(x), pairs(x)
+            full_rc, fast_rc = model(reverse_complement_onehot(x)), pairs(reverse_complement_onehot(x))
+        assert (full[1::2] - full[0::2]).abs().max() > 2e-5  # the change matters well above rounding (1e-7)
+        torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(fast_rc, full_rc, rtol=1e-5, atol=1e-6)
+    x = ref[:2].repeat_interleave(2, dim=0)
+    x[1::2, 10] = x[1::2, 10].roll(1, dims=-1)
+    x[3, 20] = x[3, 20].roll(1)
+    with pytest.raises(ValueError, match="exactly one position"):
+        pairs(x)
+    with pytest.raises(ValueError, match="even number"):
+        pairs(x[:3])
+    model.train()
+    with pytest.raises(RuntimeError, match="eval mode"):
+        pairs(x)

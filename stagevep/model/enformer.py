@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from enformer_pytorch import Enformer
+from enformer_pytorch.modeling_enformer import GELU, AttentionPool, Residual
 from safetensors.torch import load_file as load_safetensors
 from torch import nn
 from torch.utils.checkpoint import checkpoint
@@ -58,10 +60,36 @@ class StageEnformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.gradient_checkpointing and torch.is_grad_enabled():
-            emb = self._checkpointed_trunk(x)
-        else:
-            emb = self.trunk(x, return_only_embeddings=True)
-        return self.head(emb)
+            return self.head(self._checkpointed_trunk(x))
+        return self.predict_from_features(self.conv_features(x))
+
+    def conv_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem and convolution tower: one-hot ``(B, L, 4)`` -> ``(B, C, L / stride)``, channels first.
+
+        ``stride`` is 128 for Enformer (:meth:`receptive_field`). In inference on the CPU
+        (eval mode, no autograd) the stem and the first tower block, which work at 1- and 2-base resolution and
+        are limited by memory bandwidth there, run tile by tile along the sequence
+        (:func:`tiled`): same result, about half the time (docs/benchmarks.md).
+        """
+        t = self.trunk
+        x = x.transpose(1, 2)
+        if x.device.type != "cpu" or torch.is_grad_enabled() or self.training:
+            return t.conv_tower(t.stem(x))
+        return t.conv_tower[1:](tiled(nn.Sequential(t.stem, t.conv_tower[0]), x, CPU_TILE))
+
+    def predict_from_features(self, h: torch.Tensor) -> torch.Tensor:
+        """Transformer, crop, pointwise block and stage head: ``(B, C, P)`` -> ``(B, n_bins, n_tracks)``."""
+        t = self.trunk
+        return self.head(t.final_pointwise(t.crop_final(t.transformer(h.transpose(1, 2)))))
+
+    def receptive_field(self) -> tuple[int, int, int]:
+        """``(stride, left, right)`` of :meth:`conv_features`.
+
+        Feature position ``j`` depends on input bases ``stride * j - left`` to
+        ``stride * j + right`` (inclusive) and on no others, derived from the
+        layers themselves (convolutions, pooling, pointwise layers) in eval mode.
+        """
+        return receptive_field(nn.Sequential(self.trunk.stem, self.trunk.conv_tower))
 
     def _checkpointed_trunk(self, x: torch.Tensor) -> torch.Tensor:
         """The trunk of Enformer (``(batch, length, 4)`` -> ``(batch, n_bins, 2 * dim)``), segment by segment."""
@@ -84,6 +112,176 @@ def _checkpoint(segment: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """
     return checkpoint(segment, x, use_reentrant=False,
                       context_fn=lambda: (_no_op(), _batchnorm_stats_frozen(segment)))
+
+
+class PairAttentionPool(AttentionPool):
+    """Enformer's attention pooling of position pairs, computed with one sigmoid instead of a softmax.
+
+    For pool size 2, ``softmax(l0, l1) = (s, 1 - s)`` with ``s = sigmoid(l0 - l1)``, and the
+    logits are a bias-free linear map ``W`` of the inputs, so ``l0 - l1 = W (x0 - x1)`` and
+    the output is ``x1 + (x0 - x1) * sigmoid(W (x0 - x1))``. Same parameters, and the same
+    outputs up to float rounding, as enformer-pytorch's :class:`AttentionPool`, with half its
+    logit computation and no softmax over a length-2 axis (on the CPU that softmax was 41%
+    of the tiny model's forward time; see docs/benchmarks.md). Input ``(B, C, N)``, output
+    ``(B, C, N / 2)``; odd ``N`` and other pool sizes use enformer-pytorch's computation.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pool_size != 2 or x.shape[-1] % 2:
+            return super().forward(x)
+        x0, x1 = x[..., 0::2], x[..., 1::2]
+        diff = x0 - x1
+        logits = F.conv1d(diff, self.to_attn_logits.weight[..., 0])  # (C, C, 1, 1) -> (C, C, 1)
+        return torch.addcmul(x1, diff, torch.sigmoid(logits))
+
+
+def set_pair_attention_pool(module: nn.Module, enabled: bool = True) -> None:
+    """Swap every attention pooling layer of ``module`` in place: :class:`PairAttentionPool` when
+    ``enabled``, enformer-pytorch's :class:`AttentionPool` when not (the seed's model, for benchmarks).
+
+    Parameters are moved, not copied, so state dicts and optimiser state are unaffected.
+    """
+    cls = PairAttentionPool if enabled else AttentionPool
+    for parent in list(module.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, AttentionPool) and type(child) is not cls:
+                new = cls(child.to_attn_logits.in_channels, child.pool_size)
+                new.to_attn_logits = child.to_attn_logits
+                new.train(child.training)
+                setattr(parent, name, new)
+
+
+#: layers that act on each position separately (no receptive field of their own)
+_POINTWISE = (nn.modules.batchnorm._BatchNorm, GELU, nn.GELU, nn.Identity, nn.Dropout)
+
+
+def _input_interval(module: nn.Module, lo: int, hi: int) -> tuple[int, int]:
+    """Input positions that outputs ``lo..hi`` (inclusive, channels-first layout) of ``module`` depend on.
+
+    Knows the layers of Enformer's stem and convolution tower; raises ``TypeError`` on any
+    other layer rather than guess its receptive field.
+    """
+    if isinstance(module, nn.Sequential):
+        for child in reversed(module):
+            lo, hi = _input_interval(child, lo, hi)
+        return lo, hi
+    if isinstance(module, Residual):
+        inner = _input_interval(module.fn, lo, hi)
+        return min(lo, inner[0]), max(hi, inner[1])
+    if isinstance(module, nn.Conv1d):
+        (k,), (d,), (s,), pad = module.kernel_size, module.dilation, module.stride, module.padding
+        if s != 1 or isinstance(pad, str):
+            raise TypeError(f"receptive field of {module} (stride {s}, padding {pad!r}) is not supported")
+        return lo - pad[0], hi - pad[0] + d * (k - 1)
+    if isinstance(module, AttentionPool):
+        p = module.pool_size
+        return p * lo, p * hi + p - 1
+    if isinstance(module, _POINTWISE):
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training:
+            raise TypeError("BatchNorm in training mode mixes positions; call model.eval() first")
+        return lo, hi
+    raise TypeError(f"unknown layer {type(module).__name__} in the convolution tower: receptive field unknown")
+
+
+#: bases per tile when :meth:`StageEnformer.conv_features` tiles its first layers on the CPU; the same for
+#: every batch size, so a variant's prediction does not depend on the batch it is in (halos: 12 + 16 bases)
+CPU_TILE = 4096
+
+
+def receptive_field(module: nn.Module) -> tuple[int, int, int]:
+    """``(stride, left, right)``: output ``j`` of ``module`` depends on inputs ``stride * j - left`` to
+    ``stride * j + right`` (channels-first layout, inclusive); see :func:`_input_interval`."""
+    lo0, hi0 = _input_interval(module, 0, 0)
+    lo1, _ = _input_interval(module, 1, 1)
+    return lo1 - lo0, -lo0, hi0
+
+
+def input_slice(j0: int, j1: int, field: tuple[int, int, int], length: int) -> tuple[int, int]:
+    """The input ``[start, stop)`` from which outputs ``j0..j1`` (inclusive) are computed exactly.
+
+    ``field`` is :func:`receptive_field`; the slice is aligned to the stride and clipped to
+    ``[0, length)`` (at the ends the layers' own zero padding applies in both computations).
+    """
+    stride, left, right = field
+    start = max(0, (stride * j0 - left) // stride * stride)
+    stop = min(length, -(-(stride * j1 + right + 1) // stride) * stride)
+    return start, stop
+
+
+def tiled(module: nn.Module, x: torch.Tensor, tile: int) -> torch.Tensor:
+    """``module(x)`` for channels-first ``(B, C, L)``, computed on tiles of about ``tile`` positions.
+
+    Each tile gets the extra input its outputs depend on (:func:`receptive_field`), so the
+    result equals ``module(x)``; only the working set shrinks. ``L`` must be a multiple of
+    the module's stride, else the module runs on the whole input.
+    """
+    field = receptive_field(module)
+    stride, length = field[0], x.shape[-1]
+    per_tile = max(1, tile // stride)
+    if length % stride or length <= per_tile * stride:
+        return module(x)
+    out = []
+    for j0 in range(0, length // stride, per_tile):
+        j1 = min(length // stride, j0 + per_tile) - 1
+        start, stop = input_slice(j0, j1, field, length)
+        out.append(module(x[..., start:stop])[..., j0 - start // stride:j1 + 1 - start // stride])
+    return torch.cat(out, dim=-1)
+
+
+class SNVPairs(nn.Module):
+    """Ref/alt pairs through a :class:`StageEnformer`, reusing the ref computation for the alt.
+
+    Input one-hot ``(2B, L, 4)``: row ``2i`` a reference window, row ``2i + 1`` the same
+    window with one base changed, at the same index in every pair (a forward or a
+    reverse-complemented batch of centred SNVs). Output ``(2B, n_bins, n_tracks)``, as
+    ``model(x)`` up to float rounding.
+
+    The convolution layers see only a short neighbourhood (:meth:`StageEnformer.receptive_field`),
+    so the alt's convolution features equal the ref's except at the few positions whose
+    receptive field holds the changed base; only those are recomputed, from a slice of the
+    alt window just wide enough for them to be exact. The transformer, which mixes all
+    positions, runs on the ref and the spliced alt features together. For a 196,608-bp
+    window the alt's convolution cost falls from one window to about 1.5 kb.
+    """
+
+    def __init__(self, model: StageEnformer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.model.training:
+            raise RuntimeError("SNVPairs needs the model in eval mode (BatchNorm with running statistics)")
+        if x.shape[0] % 2:
+            raise ValueError(f"expected ref/alt pairs (an even number of rows), got {x.shape[0]} rows")
+        ref, alt = x[0::2], x[1::2]
+        cols = torch.nonzero((ref != alt).any(dim=-1).any(dim=0)).flatten().tolist()
+        if len(cols) != 1:
+            raise ValueError(f"ref and alt rows must differ at exactly one position, the same in every pair; "
+                             f"they differ at {cols[:5]}")
+        h_ref = self.model.conv_features(ref)
+        j0, j1, start, stop = self.recomputed(x.shape[1], cols[0])
+        stride = x.shape[1] // h_ref.shape[-1]
+        h_slice = self.model.conv_features(alt[:, start:stop])
+        h_alt = h_ref.clone()
+        h_alt[..., j0:j1 + 1] = h_slice[..., j0 - start // stride:j1 + 1 - start // stride]
+        y = self.model.predict_from_features(torch.cat([h_ref, h_alt]))
+        n = ref.shape[0]
+        return torch.stack([y[:n], y[n:]], dim=1).flatten(0, 1)
+
+    def recomputed(self, length: int, index: int) -> tuple[int, int, int, int]:
+        """For a change at input ``index`` of a window of ``length`` bases: ``(j0, j1, start, stop)``.
+
+        Features ``j0..j1`` (inclusive) are those that depend on the base; the alt slice
+        ``[start, stop)`` (aligned to the stride, clipped to the window) is the shortest from
+        which all of them are computed exactly.
+        """
+        field = self.model.receptive_field()
+        stride, left, right = field
+        if length % stride:
+            raise ValueError(f"window length {length} is not a multiple of the feature stride {stride}")
+        j0 = max(0, -((right - index) // stride))  # ceil((index - right) / stride)
+        j1 = min(length // stride - 1, (index + left) // stride)
+        return (j0, j1, *input_slice(j0, j1, field, length))
 
 
 @contextmanager
@@ -200,6 +398,7 @@ def build_model(
         trunk = Enformer.from_hparams(**hparams, output_heads={})
     else:
         trunk = load_pretrained_trunk(Path(pretrained), hparams)
+    set_pair_attention_pool(trunk)
     return StageEnformer(trunk, n_tracks)
 
 

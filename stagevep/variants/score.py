@@ -22,6 +22,7 @@ from stagevep.io.files import atomic_path
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
+from stagevep.model.enformer import SNVPairs, StageEnformer, unwrap
 from stagevep.model.predict import predict_batches, resolve_device
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,10 @@ def score_with_model(
     ``model`` maps one-hot ``(B, geometry.context_length, 4)`` to
     ``(B, geometry.n_bins, len(tracks))``. Ref and alt of ``batch_size`` variants
     share one forward pass; ``rc_ensemble`` averages forward and reverse-complement
-    predictions (:func:`~stagevep.model.predict.predict_batches`).
+    predictions (:func:`~stagevep.model.predict.predict_batches`). A
+    :class:`~stagevep.model.enformer.StageEnformer` runs through
+    :class:`~stagevep.model.enformer.SNVPairs`, which recomputes only the alt's
+    convolution features near the variant; other models run ref and alt in full.
 
     Returns the table with ``status`` and, per stage S, ``S_delta_sum``,
     ``S_abs_log2fc``, ``S_max_delta``, then ``score`` (max over stages of
@@ -195,13 +199,14 @@ def score_with_model(
     out["status"] = variant_statuses(fa, out)
     _report_statuses(fa, out, strict_ref)
     ok = np.flatnonzero(out["status"].to_numpy() == "ok")
+    runner = SNVPairs(unwrap(model)) if isinstance(unwrap(model), StageEnformer) else model
 
     scores = {k: np.full((len(out), len(tracks)), np.nan) for k in SCORE_SUFFIXES}
     n_chunks = -(-len(ok) // CHUNK_VARIANTS)
     for c in range(n_chunks):
         rows = ok[c * CHUNK_VARIANTS:(c + 1) * CHUNK_VARIANTS]
         desc = "variants" if n_chunks == 1 else f"variants (part {c + 1}/{n_chunks})"
-        pred = predict_batches(model, pair_batches(fa, out, rows, geometry.context_length, batch_size), device,
+        pred = predict_batches(runner, pair_batches(fa, out, rows, geometry.context_length, batch_size), device,
                                precision, total=-(-len(rows) // batch_size), desc=desc, rc_average=rc_ensemble)
         summary = variant_scores(pred[0::2], pred[1::2], central_bins, pseudocount)
         for k in SCORE_SUFFIXES:
