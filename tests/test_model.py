@@ -336,22 +336,33 @@ def test_pair_attention_pool_matches_enformer_pytorch_values_and_gradients():
         torch.testing.assert_close(gw_pair, gw_stock, rtol=1e-4, atol=1e-5)
 
 
-def test_models_use_pair_pooling_and_the_swap_keeps_parameters(tiny):
+def test_loaded_models_use_pair_pooling_and_the_swap_keeps_parameters(tmp_path, tiny):
+    """Training builds enformer-pytorch's pooling; a model loaded for inference pools with PairAttentionPool,
+    with the same state dict and outputs."""
     from enformer_pytorch.modeling_enformer import AttentionPool
 
     from stagevep.model.enformer import PairAttentionPool, set_pair_attention_pool
 
-    pools = [m for m in tiny.modules() if isinstance(m, AttentionPool)]
-    assert len(pools) == 7 and all(type(m) is PairAttentionPool for m in pools)  # stem + 6 tower blocks
+    def pools(model):
+        return [type(m) for m in model.modules() if isinstance(m, AttentionPool)]
+
+    assert pools(tiny) == [AttentionPool] * 7  # stem + 6 tower blocks
+    save_checkpoint(tmp_path / "c.pt", tiny, {"model_config": model_config("tiny", GEOM), "tracks": list("ABCDE"),
+                                              "geometry": GEOM.to_dict(), "target_transform": {}})
+    loaded, _ = load_checkpoint(tmp_path / "c.pt")
+    assert pools(loaded) == [PairAttentionPool] * 7
     tiny.eval()
     x = _random_onehot(2, 4096)
     state = {k: v.clone() for k, v in tiny.state_dict().items()}
     with torch.no_grad():
+        y_stock = tiny(x)
+        torch.testing.assert_close(loaded(x), y_stock, rtol=1e-5, atol=1e-6)
+        set_pair_attention_pool(tiny)
+        assert pools(tiny) == [PairAttentionPool] * 7
+        assert type(tiny.trunk._trunk[1][2]) is PairAttentionPool  # the alias Enformer keeps sees the swap too
         y_pair = tiny(x)
         set_pair_attention_pool(tiny, False)
-        assert all(type(m) is AttentionPool for m in tiny.modules() if isinstance(m, AttentionPool))
-        assert type(tiny.trunk._trunk[1][2]) is AttentionPool  # the alias Enformer keeps sees the swap too
-        y_stock = tiny(x)
+        assert pools(tiny) == [AttentionPool] * 7
     assert tiny.state_dict().keys() == state.keys()
     assert all(torch.equal(v, state[k]) for k, v in tiny.state_dict().items())
     torch.testing.assert_close(y_pair, y_stock, rtol=1e-5, atol=1e-6)

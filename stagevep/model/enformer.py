@@ -124,6 +124,12 @@ class PairAttentionPool(AttentionPool):
     logit computation and no softmax over a length-2 axis (on the CPU that softmax was 41%
     of the tiny model's forward time; see docs/benchmarks.md). Input ``(B, C, N)``, output
     ``(B, C, N / 2)``; odd ``N`` and other pool sizes use enformer-pytorch's computation.
+
+    Used for inference (:func:`~stagevep.model.checkpoint.load_checkpoint`). Training keeps
+    enformer-pytorch's pooling: gradients agree too, but the rounding differs, and the
+    300-step test-profile training is sensitive enough to it that seed 0 learned nothing
+    with this pooling (held-out Pearson for seeds 0/1/2: 0.15/0.87/0.85 with it, 0.86/0.86/0.89
+    with enformer-pytorch's; docs/benchmarks.md).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -398,7 +404,6 @@ def build_model(
         trunk = Enformer.from_hparams(**hparams, output_heads={})
     else:
         trunk = load_pretrained_trunk(Path(pretrained), hparams)
-    set_pair_attention_pool(trunk)
     return StageEnformer(trunk, n_tracks)
 
 
