@@ -67,9 +67,9 @@ class StageEnformer(nn.Module):
         """Stem and convolution tower: one-hot ``(B, L, 4)`` -> ``(B, C, L / stride)``, channels first.
 
         ``stride`` is 128 for Enformer (:meth:`receptive_field`). In inference on the CPU
-        (eval mode, no autograd) the stem and the first tower block, which work at 1- and 2-base resolution and
-        are limited by memory bandwidth there, run tile by tile along the sequence
-        (:func:`tiled`): same result, about half the time (docs/benchmarks.md).
+        (eval mode, no autograd) the stem and the first tower block, which work at 1- and
+        2-base resolution and are limited by memory bandwidth there, run tile by tile along
+        the sequence (:func:`tiled`): same result, about half the time (docs/benchmarks.md).
         """
         t = self.trunk
         x = x.transpose(1, 2)
