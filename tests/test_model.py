@@ -145,7 +145,7 @@ def test_checkpoint_roundtrip(tmp_path, tiny):
     with torch.no_grad():
         assert torch.allclose(model(x), tiny(x))
     assert ckpt["tracks"] == list("ABCDE") and "stagevep_version" in ckpt
-    assert not (tmp_path / "c.pt.tmp").exists()
+    assert not (tmp_path / ".c.pt.tmp").exists()
     with pytest.raises(InputError, match="not a stagevep checkpoint"):
         torch.save({"state_dict": {}}, tmp_path / "x.pt")
         load_checkpoint(tmp_path / "x.pt")

@@ -214,7 +214,7 @@ def test_killed_checkpoint_write_resumes_from_previous(tmp_path, small_h5, test_
     writes = {"last": 0}
 
     def dies_in_second_last_write(obj, fh, *args, **kw):
-        if Path(fh.name).name == "last.pt.tmp":
+        if Path(fh.name).name == ".last.pt.tmp":
             writes["last"] += 1
             if writes["last"] == 2:
                 fh.write(b"PK\x03\x04 half a checkpoint")
@@ -226,8 +226,8 @@ def test_killed_checkpoint_write_resumes_from_previous(tmp_path, small_h5, test_
         train(config(tmp_path, small_h5, test_data, **RESUME))
     monkeypatch.setattr(checkpoint.torch, "save", real_save)
     assert read_checkpoint(tmp_path / "last.pt")["step"] == 3  # the previous checkpoint is intact
-    assert not (tmp_path / "last.pt.tmp").exists()
-    (tmp_path / "last.pt.tmp").write_bytes(b"left behind by kill -9")  # what SIGKILL would leave
+    assert not (tmp_path / ".last.pt.tmp").exists()
+    (tmp_path / ".last.pt.tmp").write_bytes(b"left behind by kill -9")  # what SIGKILL would leave
     train(config(tmp_path, small_h5, test_data, resume=True, **RESUME))
     assert_same_weights(weights(tmp_path / "last.pt"), weights(reference_run / "last.pt"))
 

@@ -12,6 +12,7 @@ import pandas as pd
 from stagevep.errors import InputError
 from stagevep.evaluate.metrics import to_raw
 from stagevep.io.bigwig import BigWigWriter
+from stagevep.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -99,24 +100,18 @@ def write_prediction_bigwigs(
             f"({chrom_sizes[row['chrom']]} bp): evaluate with the FASTA the targets were made from"
         )
     finals = [out / f"{track}.pred.bw" for track in tracks]
-    tmps = [p.with_name(p.name + ".tmp") for p in finals]
     chroms = list(chrom_sizes.items())
-    try:
-        with ExitStack() as stack:
-            writers = [stack.enter_context(BigWigWriter(tmp, chroms)) for tmp in tmps]
-            for chrom in chrom_sizes:
-                rows = np.flatnonzero(windows["chrom"].to_numpy() == chrom)
-                if not len(rows):
-                    continue
-                seg_start, seg_end, seg_values = overlap_mean_segments(
-                    windows["start"].to_numpy()[rows], values[rows], bin_size
-                )
-                for t, writer in enumerate(writers):
-                    writer.add_runs(chrom, seg_start, seg_end, seg_values[:, t])
-        for tmp, final in zip(tmps, finals, strict=True):
-            tmp.replace(final)
-    finally:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
+    with ExitStack() as stack:  # on exit the writers close first, then every file is renamed into place
+        tmps = [stack.enter_context(atomic_path(final)) for final in finals]
+        writers = [stack.enter_context(BigWigWriter(tmp, chroms)) for tmp in tmps]
+        for chrom in chrom_sizes:
+            rows = np.flatnonzero(windows["chrom"].to_numpy() == chrom)
+            if not len(rows):
+                continue
+            seg_start, seg_end, seg_values = overlap_mean_segments(
+                windows["start"].to_numpy()[rows], values[rows], bin_size
+            )
+            for t, writer in enumerate(writers):
+                writer.add_runs(chrom, seg_start, seg_end, seg_values[:, t])
     log.info("wrote %d predicted bigWigs to %s", len(finals), out)
     return finals

@@ -13,6 +13,7 @@ from torch import nn
 from stagevep import __version__
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
+from stagevep.io.files import atomic_path
 from stagevep.model.enformer import StageEnformer, build_model, set_pair_attention_pool
 
 REQUIRED_KEYS = ("state_dict", "model_config", "tracks", "geometry", "target_transform")
@@ -21,27 +22,20 @@ REQUIRED_KEYS = ("state_dict", "model_config", "tracks", "geometry", "target_tra
 def save_checkpoint(path: str | Path, model: nn.Module, payload: dict[str, Any]) -> None:
     """Write ``model``'s weights and ``payload`` (model_config, tracks, geometry, ...) atomically.
 
-    The checkpoint is written to ``<path>.tmp``, flushed to disk, then renamed
-    over ``path``: a run killed at any moment leaves either the previous
-    complete file or the new complete file, never a truncated one. A failed
-    write removes its temporary file.
+    The checkpoint is written to a temporary file beside ``path``
+    (:func:`~stagevep.io.files.atomic_path`), flushed to disk, then renamed over
+    ``path``: a run killed at any moment leaves either the previous complete file
+    or the new complete file, never a truncated one. A failed write removes its
+    temporary file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     ckpt = {"state_dict": model.state_dict(), "stagevep_version": __version__, **payload}
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise ValueError(f"checkpoint payload lacks {missing}")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(ckpt, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(ckpt, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

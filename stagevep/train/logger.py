@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Any
+
+from stagevep.io.files import atomic_path
 
 METRICS_COLUMNS = ["step", "epoch", "lr", "train_loss", "val_loss", "val_pearson", "grad_norm", "samples_per_s"]
 
@@ -28,12 +29,10 @@ class MetricsLogger:
         out = Path(out_dir)
         self.path = out / "metrics.csv"
         kept = _rows_up_to(self.path, resume_step) if resume_step is not None else []
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as fh:
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS)
             writer.writeheader()
             writer.writerows(kept)
-        os.replace(tmp, self.path)
         self._fh = open(self.path, "a", newline="")
         self._csv = csv.DictWriter(self._fh, fieldnames=METRICS_COLUMNS)
         self._tb = SummaryWriter(log_dir=str(out / "tensorboard"), purge_step=resume_step)
