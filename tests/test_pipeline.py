@@ -491,6 +491,20 @@ def test_pipeline_info(outdir):
 
 
 # must stay after the content tests: it re-publishes into the same outdir
+def test_fasta_index_is_staged_not_rebuilt(full_run, outdir):
+    """Every task that reads the FASTA finds the user's .fai staged beside it (a link), so none re-indexes the
+    genome (tens of seconds per task on hg38)."""
+    trace = read_trace(trace_files(outdir)[0])
+    readers = {"AVERAGE_BIGWIGS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS"}
+    rows = trace[trace["process"].map(short_name).isin(readers)]
+    assert set(rows["process"].map(short_name)) == readers
+    user_fai = (REPO / "assets" / "test_data" / "genome.fa.fai").resolve()
+    for name, task_hash in zip(rows["name"], rows["hash"], strict=True):
+        (workdir,) = (full_run / "work").glob(f"{task_hash}*")
+        fai = workdir / "genome.fa.fai"
+        assert fai.is_symlink() and fai.resolve() == user_fai, f"{name}: {fai} is not the staged user index"
+
+
 def test_resume_caches_every_task(full_run, outdir):
     n_first = len(read_trace(trace_files(outdir)[0]))
     proc = run_nextflow(full_run, "-resume")

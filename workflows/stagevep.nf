@@ -16,12 +16,13 @@ workflow STAGEVEP {
     def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
     PREPARE_DATA(samples, stage_order, fasta, blacklist)
     def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
-    TRAIN_EVALUATE(PREPARE_DATA.out.targets, fasta, pretrained, stage_order)
+    TRAIN_EVALUATE(PREPARE_DATA.out.targets, PREPARE_DATA.out.fasta_fai, pretrained, stage_order)
     ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
 
     if (params.variants) {
         def groups = params.groups ? file(params.groups, checkIfExists: true) : []
-        VARIANT_ANALYSIS(TRAIN_EVALUATE.out.checkpoint, file(params.variants, checkIfExists: true), groups, fasta,
+        VARIANT_ANALYSIS(TRAIN_EVALUATE.out.checkpoint, file(params.variants, checkIfExists: true), groups,
+            PREPARE_DATA.out.fasta_fai,
             PREPARE_DATA.out.bigwigs, !params.skip_group_comparison)
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }

@@ -127,9 +127,10 @@ class PairAttentionPool(AttentionPool):
 
     Used for inference (:func:`~stagevep.model.checkpoint.load_checkpoint`). Training keeps
     enformer-pytorch's pooling: gradients agree too, but the rounding differs, and the
-    300-step test-profile training is sensitive enough to it that seed 0 learned nothing
-    with this pooling (held-out Pearson for seeds 0/1/2: 0.15/0.87/0.85 with it, 0.86/0.86/0.89
-    with enformer-pytorch's; docs/benchmarks.md).
+    300-step test-profile training fails for some seeds whichever pooling it uses (held-out
+    Pearson 0.15 for seed 0 with this one, 0.14 for seed 5 with enformer-pytorch's; the
+    others 0.75-0.89; docs/benchmarks.md). With enformer-pytorch's, seed 0, the test
+    profile's, is one that learns.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,14 +16,19 @@ workflow PREPARE_DATA {
     main:
     ch_versions = Channel.empty()
 
-    PREFLIGHT(fasta, samples.collect { it[1] }, samples.collect { it[2] }, blacklist)
+    // the user's .fai is reused for a plain FASTA; a bgzipped one is indexed by pyfaidx in PREFLIGHT, as before
+    def fai = file("${params.fasta}.fai")
+    def user_fai = fai.exists() && !params.fasta.toString().endsWith('.gz') ? fai : []
+    PREFLIGHT(fasta, user_fai, samples.collect { it[1] }, samples.collect { it[2] }, blacklist)
     ch_versions = ch_versions.mix(PREFLIGHT.out.versions)
+    // [fasta, fai] for every later task (a value channel, as PREFLIGHT's inputs are all values: read by each task)
+    ch_fasta = PREFLIGHT.out.fai.map { index -> [fasta, index] }
 
     // heavy work starts only once the preflight has passed
     ch_stage_bigwigs = PREFLIGHT.out.ok.flatMap {
         stage_order.collect { stage -> [[id: stage], samples.findAll { it[0].stage == stage }.collect { it[1] }] }
     }
-    AVERAGE_BIGWIGS(ch_stage_bigwigs, fasta)
+    AVERAGE_BIGWIGS(ch_stage_bigwigs, ch_fasta)
     // every task's versions.yml (identical texts are merged later): `.first()` picked whichever stage finished
     // first, so REPORT's inputs, and its -resume hash, changed from run to run
     ch_versions = ch_versions.mix(AVERAGE_BIGWIGS.out.versions)
@@ -31,13 +36,13 @@ workflow PREPARE_DATA {
     UNION_PEAKS(PREFLIGHT.out.ok.map { [[id: 'stagevep'], samples.collect { it[2] }] })
     ch_versions = ch_versions.mix(UNION_PEAKS.out.versions)
 
-    MAKE_WINDOWS(UNION_PEAKS.out.bed, fasta, blacklist)
+    MAKE_WINDOWS(UNION_PEAKS.out.bed, ch_fasta, blacklist)
     ch_versions = ch_versions.mix(MAKE_WINDOWS.out.versions)
 
     ch_tracks = AVERAGE_BIGWIGS.out.bigwig
         .toSortedList { a, b -> stage_order.indexOf(a[0].id) <=> stage_order.indexOf(b[0].id) }
         .map { items -> [items.collect { it[0].id }, items.collect { it[1] }] }
-    MAKE_TARGETS(MAKE_WINDOWS.out.bed, ch_tracks, fasta)
+    MAKE_TARGETS(MAKE_WINDOWS.out.bed, ch_tracks, ch_fasta)
     ch_versions = ch_versions.mix(MAKE_TARGETS.out.versions)
 
     // QC of the replicates (over the union peaks), the targets and the split
@@ -53,5 +58,6 @@ workflow PREPARE_DATA {
     windows  = MAKE_WINDOWS.out.bed          // [meta, windows.bed]
     qc       = PREPARE_QC.out.qc             // prepare/qc/* files
     bigwigs  = AVERAGE_BIGWIGS.out.bigwig    // [meta (stage), mean.bw]
+    fasta_fai = ch_fasta                     // [fasta, fai], value channel
     versions = ch_versions
 }

@@ -7,7 +7,7 @@ workflow VARIANT_ANALYSIS {
     checkpoint        // [meta, best.pt]
     variants          // path: VCF or TSV
     groups            // path or [] (optional id/group TSV)
-    fasta             // path
+    fasta             // [fasta, fai], value channel
     bigwigs           // [meta (stage), <stage>.mean.bw]: observed signal in the per-variant panels
     compare           // boolean: run the group comparison
 

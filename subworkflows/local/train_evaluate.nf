@@ -4,7 +4,7 @@ include { EVALUATE_MODEL } from '../../modules/local/evaluate_model'
 workflow TRAIN_EVALUATE {
     take:
     targets     // [meta, targets.h5]
-    fasta       // path
+    fasta       // [fasta, fai], value channel
     pretrained  // 'none' or a path
     stage_order // list of stage names (track order); names the stub outputs of EVALUATE_MODEL
 

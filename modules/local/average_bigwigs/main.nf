@@ -5,7 +5,7 @@ process AVERAGE_BIGWIGS {
 
     input:
     tuple val(meta), path(bigwigs, stageAs: 'replicate*/*')
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
 
     output:
     tuple val(meta), path("${prefix}.mean.bw"), emit: bigwig

@@ -5,7 +5,7 @@ process EVALUATE_MODEL {
 
     input:
     tuple val(meta), path(checkpoint), path(targets)
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
 
     output:
     tuple val(meta), path('evaluate/metrics.tsv'), emit: metrics, topic: report

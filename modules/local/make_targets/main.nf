@@ -6,7 +6,7 @@ process MAKE_TARGETS {
     input:
     tuple val(meta), path(windows)
     tuple val(stages), path(bigwigs, stageAs: 'stage*/*')
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
 
     output:
     tuple val(meta), path("${prefix}.h5"), emit: targets

@@ -5,7 +5,7 @@ process MAKE_WINDOWS {
 
     input:
     tuple val(meta), path(peaks)
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
     path blacklist  // [] when there is none
 
     output:

@@ -5,7 +5,7 @@ process SCORE_VARIANTS {
 
     input:
     tuple val(meta), path(checkpoint), path(variants), path(groups)
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
 
     output:
     tuple val(meta), path('variants/scores.tsv'), emit: scores

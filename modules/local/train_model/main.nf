@@ -5,7 +5,7 @@ process TRAIN_MODEL {
 
     input:
     tuple val(meta), path(targets)
-    path fasta
+    tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
     val pretrained
 
     output:
