@@ -1,14 +1,34 @@
-"""The synthetic dataset: reproducible, and sequence really determines signal."""
+"""The synthetic dataset: reproducible, and its sequence alone determines amplitude, stage profile and effects."""
 
 import filecmp
 
 import numpy as np
 import pandas as pd
 import pyfaidx
+import pytest
 
 from conftest import raw_values
 from stagevep.synthetic import make_synthetic_dataset
-from stagevep.synthetic.generate import ACTIVITY, MOTIFS, STAGES, revcomp
+from stagevep.synthetic.generate import DEFAULT_MOTIFS, PRESETS, SECOND_MOTIFS, STAGES, SyntheticConfig, revcomp
+
+KINDS = {m.name: m for m in DEFAULT_MOTIFS}
+
+
+@pytest.fixture(scope="module")
+def truth(test_data):
+    enh = pd.read_csv(test_data / "enhancers.tsv", sep="\t")
+    variants = pd.read_csv(test_data / "variants_truth.tsv", sep="\t", keep_default_na=False)
+    return enh, variants
+
+
+def copies_of(enh: pd.DataFrame) -> pd.DataFrame:
+    """One row per planted copy, read back from enhancers.tsv."""
+    rows = []
+    for e in enh.itertuples(index=False):
+        for site, kind in zip(e.motif_sites.split(","), e.kinds.split(","), strict=True):
+            start = int(site[:-1])
+            rows.append((e.chrom, start, start + len(KINDS[kind].site), site[-1], kind, e.name))
+    return pd.DataFrame(rows, columns=["chrom", "start", "end", "strand", "kind", "enhancer"])
 
 
 def test_generator_reproduces_bundled_dataset(tmp_path, test_data):
@@ -21,11 +41,25 @@ def test_generator_reproduces_bundled_dataset(tmp_path, test_data):
 
 
 def test_other_seed_gives_other_genome(tmp_path, test_data):
-    make_synthetic_dataset(tmp_path, seed=2)
-    assert not filecmp.cmp(tmp_path / "genome.fa", test_data / "genome.fa", shallow=False)
+    small = SyntheticConfig(chrom_lengths={"chr1": 200_000, "chr2": 500_000}, variant_chroms=("chr2",))
+    make_synthetic_dataset(tmp_path / "a", seed=2, config=small)
+    make_synthetic_dataset(tmp_path / "b", seed=3, config=small)
+    assert not filecmp.cmp(tmp_path / "a" / "genome.fa", tmp_path / "b" / "genome.fa", shallow=False)
 
 
-def test_dataset_covers_splits_formats_and_stages(test_data):
+def test_second_preset_is_another_grammar(tmp_path):
+    config, seed = PRESETS["second"]
+    assert seed != PRESETS["default"][1]
+    assert {m.site for m in SECOND_MOTIFS}.isdisjoint({m.site for m in DEFAULT_MOTIFS})
+    assert {m.activity for m in SECOND_MOTIFS} != {m.activity for m in DEFAULT_MOTIFS}
+    small = SyntheticConfig(chrom_lengths={"chr1": 150_000, "chr2": 450_000}, variant_chroms=("chr2",),
+                            motifs=config.motifs, n_per_group=10)
+    make_synthetic_dataset(tmp_path, seed=seed, config=small)
+    enh = pd.read_csv(tmp_path / "enhancers.tsv", sep="\t")
+    assert set(",".join(enh["kinds"]).split(",")) == {m.name for m in SECOND_MOTIFS}
+
+
+def test_dataset_covers_splits_formats_and_stages(test_data, truth):
     fa = pyfaidx.Fasta(str(test_data / "genome.fa"))
     assert {"chr1", "chr2", "chr3", "chr8", "chr10", "chrX", "chrY"} <= set(fa.keys())
     sheet = pd.read_csv(test_data / "samplesheet.csv")
@@ -33,41 +67,90 @@ def test_dataset_covers_splits_formats_and_stages(test_data):
     assert sheet.groupby("stage").size().between(1, 5).all()
     suffixes = {p.split(".", 1)[1] for p in sheet["peaks"]}
     assert {"bed", "bed.gz", "narrowPeak", "gappedPeak", "bb"} <= suffixes
+    enh, _ = truth
+    assert enh["chrom"].isin(["chr2", "chr10"]).sum() >= 100  # enough held-out enhancers for >= 100 test windows
+    size = sum(p.stat().st_size for p in test_data.rglob("*") if p.is_file())
+    assert size < 8e6, f"the bundled dataset is {size / 1e6:.1f} MB"
 
 
-def test_planted_motifs_and_variants(test_data):
+def test_grammar_four_kinds_mixed_copies(test_data, truth):
+    """Four kinds with falling, rising, mid-peaking and constant profiles; 1-4 copies of mixed kinds, intact."""
+    patterns = {m.name: np.array(m.activity) for m in DEFAULT_MOTIFS}
+    assert np.all(np.diff(patterns["early"]) < 0) and np.all(np.diff(patterns["late"]) > 0)
+    assert np.argmax(patterns["mid"]) == 2 and np.ptp(patterns["constant"]) == 0
+    enh, _ = truth
+    assert set(enh["n_copies"]) == {1, 2, 3, 4}
+    assert (enh["kinds"].str.split(",").map(lambda k: len(set(k))) > 1).mean() > 0.3
     fa = pyfaidx.Fasta(str(test_data / "genome.fa"), as_raw=True)
-    enh = pd.read_csv(test_data / "enhancers.tsv", sep="\t")
-    variants = pd.read_csv(test_data / "variants.tsv", sep="\t")
-    sites = []
-    for row in enh.itertuples():
-        motif = MOTIFS[row.kind]
-        for site in row.motif_sites.split(","):
-            pos, strand = int(site[:-1]), site[-1]
-            expected = motif if strand == "+" else revcomp(motif)
-            assert fa[row.chrom][pos : pos + len(motif)] == expected
-            sites.append((row.chrom, pos, pos + len(motif)))
-    for v in variants.itertuples():
-        assert fa[v.chrom][v.pos - 1] == v.ref  # 1-based pos, REF matches the genome
-        inside = any(c == v.chrom and s <= v.pos - 1 < e for c, s, e in sites)
-        nearest = min(abs(s - (v.pos - 1)) for c, s, _ in sites if c == v.chrom)
-        if v.group == "functional":
-            assert inside
-        else:
-            assert not inside and nearest >= 3000
+    copies = copies_of(enh)
+    for c in copies.itertuples(index=False):
+        site = KINDS[c.kind].site
+        assert fa[c.chrom][c.start : c.end] == (site if c.strand == "+" else revcomp(site))
+    # activity is additive over the copies
+    for e in enh.head(50).itertuples(index=False):
+        expected = sum(patterns[k] for k in e.kinds.split(","))
+        np.testing.assert_allclose([getattr(e, f"activity_{s}") for s in STAGES], expected, atol=1e-9)
 
 
-def test_signal_follows_stage_activity(test_data):
-    """Early enhancers are stronger at CS13 than CS20, late ones the reverse (replicate bigWigs)."""
-    enh = pd.read_csv(test_data / "enhancers.tsv", sep="\t")
+def test_signal_follows_copies_in_amplitude_and_stage(test_data, truth):
+    """Replicate bigWigs (read with pyBigWig) follow each enhancer's additive activity, stage by stage."""
+    enh, _ = truth
     sheet = pd.read_csv(test_data / "samplesheet.csv")
     first = sheet.groupby("stage").first()
-    for kind in ("early", "late"):
-        rows = enh[enh["kind"] == kind].head(5)
-        signal = {}
-        for stage in ("CS13", "CS20"):
-            path = test_data / first.loc[stage, "bigwig"]
-            signal[stage] = np.mean([raw_values(path, r.chrom, r.centre - 200, r.centre + 200).mean()
-                                     for r in rows.itertuples()])
-        early_high = ACTIVITY[kind][0] > ACTIVITY[kind][-1]
-        assert (signal["CS13"] > signal["CS20"]) == early_high
+    rows = enh[enh["chrom"] == "chr1"].head(60)
+    signal = np.array([[raw_values(test_data / first.loc[s, "bigwig"], r.chrom, r.centre - 400,
+                                   r.centre + 400).sum() for s in STAGES] for r in rows.itertuples()])
+    activity = rows[[f"activity_{s}" for s in STAGES]].to_numpy()
+    for t in range(len(STAGES)):  # between enhancers: amplitude
+        assert np.corrcoef(signal[:, t], activity[:, t])[0, 1] > 0.9
+    dev_s = signal / signal.mean(axis=1, keepdims=True)
+    dev_a = activity / activity.mean(axis=1, keepdims=True)
+    assert np.corrcoef(dev_s.ravel(), dev_a.ravel())[0, 1] > 0.8  # within enhancers: stage profile
+
+
+def test_variant_groups_and_true_effects(test_data, truth):
+    enh, var = truth
+    fa = pyfaidx.Fasta(str(test_data / "genome.fa"), as_raw=True)
+    table = pd.read_csv(test_data / "variants.tsv", sep="\t")
+    assert list(table.columns) == ["id", "chrom", "pos", "ref", "alt", "group"]
+    assert table["id"].tolist() == var["id"].tolist()
+    assert var["group"].value_counts().to_dict() == {"functional": 48, "flank": 48, "far": 48}
+    assert set(var["chrom"]) <= {"chr2", "chr10"}  # held-out chromosomes only
+    config = SyntheticConfig()
+    bump = config.copy_gain * np.exp(-0.5 * (np.arange(-800, 801) / config.sigma) ** 2).sum()
+    copies = copies_of(enh)
+    centres = enh.set_index("name")["centre"]
+    sites = [m.site for m in DEFAULT_MOTIFS] + [revcomp(m.site) for m in DEFAULT_MOTIFS]
+    for v in var.itertuples(index=False):
+        idx = v.pos - 1
+        assert fa[v.chrom][idx] == v.ref != v.alt
+        own = copies[copies["chrom"] == v.chrom]
+        gap = np.where(idx < own["start"], own["start"] - idx, np.where(idx >= own["end"], idx - own["end"] + 1, 0))
+        assert v.distance_to_motif == gap.min()
+        effect = np.array([getattr(v, f"true_{s}") for s in STAGES])
+        window = fa[v.chrom][idx - 11 : idx] + v.alt + fa[v.chrom][idx + 1 : idx + 12]
+        assert not any(s in window for s in sites)  # the alt allele creates no site
+        if v.group == "functional":
+            hit = own[(own["start"] <= idx) & (idx < own["end"])].iloc[0]
+            assert hit["enhancer"] == v.enhancer and hit["kind"] == v.motif_kind
+            np.testing.assert_allclose(effect, -bump * np.array(KINDS[v.motif_kind].activity), rtol=1e-5)
+            peak = STAGES[int(np.argmax(KINDS[v.motif_kind].activity))]
+            assert v.true_stage == ("" if v.motif_kind == "constant" else peak)
+        else:
+            assert np.all(effect == 0) and v.true_stage == ""
+            if v.group == "flank":
+                assert v.distance_to_motif >= config.flank_gap
+                assert abs(idx - centres[v.enhancer]) <= config.flank_spread
+            else:
+                assert v.distance_to_motif >= config.far_distance
+    functional = var[var["group"] == "functional"]
+    assert set(functional["enhancer"]) == set(var.loc[var["group"] == "flank", "enhancer"])
+    assert set(functional["motif_kind"]) == set(KINDS)
+
+
+def test_bad_grammar_is_refused():
+    from stagevep.synthetic.generate import MotifKind
+
+    palindrome = (MotifKind("p", "ACGCGT", (1.0,) * 5),)
+    with pytest.raises(ValueError, match="reverse complement"):
+        make_synthetic_dataset("/nonexistent", config=SyntheticConfig(motifs=palindrome))
