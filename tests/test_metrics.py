@@ -1,9 +1,19 @@
-"""Correlation metrics against scipy."""
+"""Correlation and R² metrics against scipy and scikit-learn; the no-sequence and shuffled references."""
 
 import numpy as np
+import pytest
 from scipy.stats import pearsonr
+from sklearn.metrics import r2_score
 
-from stagevep.evaluate.metrics import pearson_all_bins, per_window_pearson, seed_metric
+from stagevep.evaluate.metrics import (
+    mean_profile,
+    pearson_all_bins,
+    per_window_pearson,
+    r2_stage_deviation,
+    seed_metric,
+    shuffled,
+    stage_specificity,
+)
 
 
 def _data(seed=0):
@@ -43,3 +53,32 @@ def test_perfect_prediction_and_constant_tracks():
     obs[0, :, 1] = 5.0  # constant observed track: undefined, left out of the window's mean
     r = per_window_pearson(obs, obs)
     assert np.isnan(r[0, 1]) and np.isclose(seed_metric(obs, obs), 1.0)
+
+
+def test_r2_stage_deviation_matches_sklearn():
+    pred, obs = _data(4)
+    totals_p, totals_o = pred.sum(axis=1), obs.sum(axis=1)
+    dev_p = totals_p - totals_p.mean(axis=1, keepdims=True)
+    dev_o = totals_o - totals_o.mean(axis=1, keepdims=True)
+    per_track, pooled = r2_stage_deviation(pred, obs)
+    np.testing.assert_allclose(per_track, r2_score(dev_o, dev_p, multioutput="raw_values"), atol=1e-12)
+    assert pooled == pytest.approx(r2_score(dev_o, dev_p, multioutput="variance_weighted"), abs=1e-12)
+
+
+def test_r2_stage_deviation_is_scale_sensitive_unlike_the_pearson_form():
+    _, obs = _data(5)
+    shrunk = obs.mean(axis=2, keepdims=True) + 0.1 * (obs - obs.mean(axis=2, keepdims=True))
+    assert np.allclose(stage_specificity(shrunk, obs), 1.0)  # same stage order, a tenth of the amplitude
+    assert r2_stage_deviation(shrunk, obs)[1] < 0.25
+    assert r2_stage_deviation(obs, obs)[1] == pytest.approx(1.0)
+
+
+def test_references_read_no_sequence_or_break_the_pairing():
+    pred, obs = _data(6)
+    train = np.random.default_rng(0).gamma(2.0, size=(9, 32, 3))
+    ref = mean_profile(train, len(obs))
+    assert ref.shape == obs.shape and np.allclose(ref, train.mean(axis=0))
+    assert r2_stage_deviation(ref, obs)[1] <= 0  # a constant prediction explains no variance
+    perm = shuffled(np.arange(50)[:, None], seed=3)[:, 0]
+    assert sorted(perm) == list(range(50)) and not np.any(perm == np.arange(50))  # a derangement
+    np.testing.assert_array_equal(shuffled(pred, seed=1), shuffled(pred, seed=1))

@@ -20,7 +20,14 @@ METRICS = (
     "spearman_all_bins",
     "pearson_window_totals",
     "stage_specificity",
+    "r2_stage_deviation",
 )
+
+#: Predictions every metric is reported for besides the model's: references that read no sequence
+#: (``mean_profile``: the mean training window for every window) or whose pairing with the windows is
+#: broken (``shuffled``: the model's own predictions permuted across windows). A figure the model shares
+#: with a reference is not evidence that it reads the sequence.
+REFERENCES = ("mean_profile", "shuffled")
 
 
 def per_window_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
@@ -102,12 +109,48 @@ def stage_specificity(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     return column_pearson(stage_deviation(pred), stage_deviation(obs))
 
 
+def r2_stage_deviation(pred: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, float]:
+    """R² of the stage deviations (:func:`stage_deviation`) across windows: per track and pooled.
+
+    Per track ``1 - SS_res / SS_tot`` with ``SS_res = sum_w (dev_pred - dev_obs)^2`` and
+    ``SS_tot = sum_w (dev_obs - mean_w dev_obs)^2``; pooled, both sums run over every track
+    (sklearn's ``r2_score(..., multioutput="variance_weighted")``). Unlike the Pearson form
+    (:func:`stage_specificity`) it is scale-sensitive: predicting the right stage order with a
+    tenth of the amplitude scores near 0, and a constant prediction scores at most 0.
+    Returns ``((n_tracks,), float)``; NaN where the observed deviations do not vary.
+    """
+    dp, do = stage_deviation(pred), stage_deviation(obs)
+    ss_res = ((dp - do) ** 2).sum(axis=0)
+    ss_tot = ((do - do.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_track = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.nan)
+    pooled = float(1 - ss_res.sum() / ss_tot.sum()) if ss_tot.sum() > 0 else float("nan")
+    return per_track, pooled
+
+
+def mean_profile(train: np.ndarray, n: int) -> np.ndarray:
+    """The no-sequence reference: the mean training window ``(n_bins, n_tracks)`` repeated ``(n, n_bins, n_tracks)``."""
+    profile = np.asarray(train, dtype=np.float64).mean(axis=0)
+    return np.broadcast_to(profile, (n, *profile.shape)).astype(np.float32)
+
+
+def shuffled(pred: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The broken-pairing reference: ``pred`` ``(N, ...)`` with its windows permuted (seeded, no fixed point when N > 1)."""
+    n = len(pred)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    if n > 1:  # a derangement: no window keeps its own prediction
+        while np.any(perm == np.arange(n)):
+            perm = rng.permutation(n)
+    return pred[perm]
+
+
 def metric_table(pred: np.ndarray, obs: np.ndarray, tracks: list[str]) -> pd.DataFrame:
     """Every metric of :data:`METRICS` per track and for ``all`` tracks.
 
     Returns columns ``metric, track, value``. ``all`` is the seed's figure for
-    ``mean_window_pearson`` and the mean over tracks of the per-track values
-    for the others.
+    ``mean_window_pearson``, the pooled R² for ``r2_stage_deviation`` and the mean
+    over tracks of the per-track values for the others.
     """
     if pred.shape != obs.shape or pred.shape[-1] != len(tracks):
         raise ValueError(f"predictions {pred.shape}, observations {obs.shape} and {len(tracks)} tracks disagree")
@@ -119,12 +162,13 @@ def metric_table(pred: np.ndarray, obs: np.ndarray, tracks: list[str]) -> pd.Dat
         "pearson_window_totals": pearson_window_totals(pred, obs),
         "stage_specificity": stage_specificity(pred, obs),
     }
+    per_track["r2_stage_deviation"], pooled_r2 = r2_stage_deviation(pred, obs)
+    overall = {"mean_window_pearson": seed_metric(pred, obs), "r2_stage_deviation": pooled_r2}
     rows = []
     for name in METRICS:
         values = per_track[name]
         rows += [(name, track, float(v)) for track, v in zip(tracks, values, strict=True)]
-        overall = seed_metric(pred, obs) if name == "mean_window_pearson" else _mean_defined(values)
-        rows.append((name, "all", overall))
+        rows.append((name, "all", overall.get(name, _mean_defined(values))))
     return pd.DataFrame(rows, columns=["metric", "track", "value"])
 
 

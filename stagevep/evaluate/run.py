@@ -14,7 +14,16 @@ import pandas as pd
 from stagevep import __version__
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import metric_table, per_window_pearson, seed_metric, to_raw, window_mean_pearson
+from stagevep.evaluate.metrics import (
+    REFERENCES,
+    mean_profile,
+    metric_table,
+    per_window_pearson,
+    seed_metric,
+    shuffled,
+    to_raw,
+    window_mean_pearson,
+)
 from stagevep.evaluate.tracks import per_base_signal, write_prediction_bigwigs
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import fasta_lengths
@@ -26,6 +35,8 @@ from stagevep.plots.evaluate import plot_evaluation
 log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["split", "prediction", "space", "metric", "track", "value", "n_windows"]
+#: the pooled figures that open the report and ``metrics.json``'s ``headline``, each beside its references
+HEADLINE_METRICS = ("pearson_window_totals", "r2_stage_deviation", "stage_specificity", "mean_window_pearson")
 
 
 def check_compatible(ckpt: dict[str, Any], data: TargetSet, checkpoint: str | Path, targets: str | Path) -> None:
@@ -112,13 +123,22 @@ def evaluate(
     primary_name = "rc_average" if rc_average else "forward"
     primary = predictions[primary_name]
 
+    train_idx = data.split_index("train")
+    raw_train = read_raw_sums(targets, train_idx) if raw_obs is not None else None
+    shuffled_primary = shuffled(primary)
+    spaces_of = {name: {"transformed": pred} for name, pred in predictions.items()}
+    spaces_of["mean_profile"] = {"transformed": mean_profile(data.targets[train_idx], len(idx))}
+    spaces_of["shuffled"] = {"transformed": shuffled_primary}
+    if raw_obs is not None:
+        for name, pred in predictions.items():
+            spaces_of[name]["raw"] = to_raw(pred, transform)
+        spaces_of["mean_profile"]["raw"] = mean_profile(raw_train, len(idx))
+        spaces_of["shuffled"]["raw"] = to_raw(shuffled_primary, transform)
+    observed = {"transformed": obs, "raw": raw_obs}
     tables = []
-    for name, pred in predictions.items():
-        spaces = {"transformed": (pred, obs)}
-        if raw_obs is not None:
-            spaces["raw"] = (to_raw(pred, transform), raw_obs)
-        for space, (p, o) in spaces.items():
-            table = metric_table(p, o, data.tracks)
+    for name, spaces in spaces_of.items():
+        for space, p in spaces.items():
+            table = metric_table(p, observed[space], data.tracks)
             table.insert(0, "space", space)
             table.insert(0, "prediction", name)
             tables.append(table)
@@ -160,12 +180,28 @@ def evaluate(
                     "raw_sums": raw_obs is not None},
         "fasta": str(fasta),
         "stagevep_version": __version__,
+        "headline": headline(metrics, primary_name),
         "metrics": _nested(metrics),
     }
     _write_text(out / "metrics.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     log.info("%s split: seed metric (mean per-window Pearson) %.4f over %d windows (%s predictions)",
              split, seed_metric(primary, obs), len(idx), primary_name)
     return metrics
+
+
+def headline(metrics: pd.DataFrame, primary: str) -> dict[str, dict[str, float | None]]:
+    """``{metric: {"model": v, "mean_profile": v, "shuffled": v}}``: pooled (``all``), target space.
+
+    ``model`` is the ``primary`` prediction (``rc_average`` when computed, else ``forward``).
+    NaN (e.g. a correlation with the constant totals of the mean profile) is None.
+    """
+    pooled = metrics[(metrics["track"] == "all") & (metrics["space"] == "transformed")]
+    value = pooled.set_index(["prediction", "metric"])["value"]
+    out: dict[str, dict[str, float | None]] = {}
+    for metric in HEADLINE_METRICS:
+        row = {"model": value[(primary, metric)], **{ref: value[(ref, metric)] for ref in REFERENCES}}
+        out[metric] = {k: None if np.isnan(v) else float(v) for k, v in row.items()}
+    return out
 
 
 def _nested(metrics: pd.DataFrame) -> dict[str, Any]:
