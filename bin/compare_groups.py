@@ -13,13 +13,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True, help="scores.tsv from score_variants.py")
     p.add_argument("--out-dir", required=True, help="writes group_stats.tsv and plots/")
     p.add_argument("--positive-group", default="functional")
+    p.add_argument("--negative-group", default="",
+                   help="group(s) to compare against, comma-separated (default: every other group)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the AUC interval")
     p.add_argument("--seed", type=int, default=0)
     return p
 
 
 def main(args: argparse.Namespace) -> None:
-    compare_groups_files(args.scores, args.out_dir, args.positive_group, args.n_boot, args.seed)
+    compare_groups_files(args.scores, args.out_dir, args.positive_group, args.n_boot, args.seed,
+                         negative_group=args.negative_group or None)
 
 
 if __name__ == "__main__":

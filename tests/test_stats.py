@@ -28,6 +28,7 @@ def test_group_stats_match_scipy_and_sklearn():
     df = _scores()
     res = group_stats(df, n_boot=200).set_index("metric")
     assert list(res.index) == ["score", "CS13_abs_log2fc", "CS20_abs_log2fc"]
+    assert set(res["kind"]) == {"magnitude"}
     for metric in res.index:
         pos = df.loc[df.group == "functional", metric].to_numpy()
         neg = df.loc[df.group == "nonfunctional", metric].to_numpy()
@@ -130,3 +131,44 @@ def test_files_and_plots(tmp_path):
         img = mpimg.imread(tmp_path / "out" / "plots" / name)
         assert img.shape[0] > 300 and img.shape[1] > 300
         assert img[..., :3].std() > 0.05  # not a blank image
+
+
+def _signed(seed=0):
+    """functional: losses at CS13; flank and far: no effect."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, n, shift in (("functional", 12, -2.0), ("flank", 15, 0.0), ("far", 20, 0.0)):
+        for i in range(n):
+            d13, d20 = rng.normal(shift, 0.5), rng.normal(shift / 4, 0.5)
+            rows.append({"id": f"{group}{i}", "group": group, "status": "ok", "CS13_abs_log2fc": abs(d13),
+                         "CS20_abs_log2fc": abs(d20), "CS13_delta_signal": d13, "CS20_delta_signal": d20,
+                         "effect": d13 if abs(d13) >= abs(d20) else d20})
+    df = pd.DataFrame(rows)
+    df["score"] = df[["CS13_abs_log2fc", "CS20_abs_log2fc"]].max(axis=1)
+    return df
+
+
+def test_signed_rows_against_a_chosen_negative_group():
+    df = _signed()
+    res = group_stats(df, negative_group="flank", n_boot=50).set_index("metric")
+    assert list(res.index) == ["score", "CS13_abs_log2fc", "CS20_abs_log2fc", "effect", "CS13_delta_signal",
+                               "CS20_delta_signal"]
+    assert list(res["kind"]) == ["magnitude"] * 3 + ["signed"] * 3
+    assert set(res["negative_group"]) == {"flank"} and set(res["n_neg"]) == {15}
+    pos = df.loc[df.group == "functional", "effect"].to_numpy()
+    neg = df.loc[df.group == "flank", "effect"].to_numpy()
+    row = res.loc["effect"]
+    assert row.auc == pytest.approx(roc_auc_score(np.r_[np.ones(12), np.zeros(15)], np.r_[pos, neg]))
+    assert row.auc < 0.1  # losses: the positive group's effects are lower
+    assert row.cohens_d < 0 and row.mean_pos == pytest.approx(pos.mean())
+    both = group_stats(df, negative_group="flank,far", n_boot=20).set_index("metric")
+    default = group_stats(df, n_boot=20).set_index("metric")
+    assert both.loc["effect", "negative_group"] == default.loc["effect", "negative_group"] == "far+flank"
+    assert both.loc["effect", "n_neg"] == 35
+
+
+@pytest.mark.parametrize(("negative", "message"), [("nonexistent", "not among the groups present"),
+                                                   ("functional", "includes the positive group")])
+def test_bad_negative_group(negative, message):
+    with pytest.raises(InputError, match=message):
+        group_stats(_signed(), negative_group=negative, n_boot=10)

@@ -21,6 +21,7 @@ from stagevep.variants.score import (
     allele_status,
     central_slice,
     score_variant_file,
+    effect_summary,
     score_with_model,
     variant_scores,
     variant_sequences,
@@ -126,6 +127,26 @@ def test_variant_scores_by_hand():
     assert np.allclose(s["abs_log2fc"], expected)
     assert s["max_delta"][1, 0] == pytest.approx(0.5) and s["max_delta"][2, 1] == pytest.approx(-0.05)
     assert np.all(s["delta_sum"][0] == 0)
+    # delta_signal: the same sum back in the signal's units (log1p targets: expm1)
+    assert s["delta_signal"][1, 0] == pytest.approx(np.expm1(alt[1, 8, 0]) - np.expm1(ref[1, 8, 0]))
+    assert s["delta_signal"][2, 1] == pytest.approx(np.expm1(alt[2, 7, 1]) - np.expm1(ref[2, 7, 1]))
+    assert np.allclose(variant_scores(ref, alt, 4, transform="none")["delta_signal"], s["delta_sum"])
+    with pytest.raises(InputError, match="transform"):
+        variant_scores(ref, alt, 4, transform="sqrt")
+
+
+def test_effect_summary_by_hand():
+    delta = np.array([[-4.0, -1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [np.nan, np.nan, np.nan],
+                      [0.5, -3.0, 2.0]])
+    s = effect_summary(delta, ["CS13", "CS15", "CS20"])
+    np.testing.assert_array_equal(s["effect"][[0, 1, 2, 4]], [-4.0, 1.0, 0.0, -3.0])
+    assert list(s["effect_stage"]) == ["CS13", "CS13", "CS13", "", "CS15"]
+    # n / (n - 1) * (1 - mean|d| / max|d|)
+    np.testing.assert_allclose(s["effect_specificity"][[0, 1, 4]],
+                               [1.5 * (1 - (5 / 3) / 4), 0.0, 1.5 * (1 - (5.5 / 3) / 3)])
+    assert np.isnan(s["effect"][3]) and np.isnan(s["effect_specificity"][2]) and np.isnan(s["effect_specificity"][3])
+    one_stage_only = effect_summary(np.array([[0.0, 2.0, 0.0]]), ["a", "b", "c"])
+    assert one_stage_only["effect_specificity"][0] == pytest.approx(1.0)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
     ax.set_title("Variant effect score by group")
     written.append(save_figure(fig, out / "score_by_group")[0])
 
-    stages = [m for m in score_metrics(usable) if m != "score"]
+    stages = [m for m, kind in score_metrics(usable) if kind == "magnitude" and m != "score"]
     fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.8), sharey=True, squeeze=False)
     for ax, metric in zip(axes[0], stages, strict=True):
         _violin_with_points(ax, [usable.loc[usable["group"] == g, metric].to_numpy() for g in groups], groups)
@@ -58,7 +58,7 @@ def plot_roc_by_stage(scores: pd.DataFrame, positive_group: str, out_dir: str | 
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--")
     if y.any() and not y.all():
-        for metric in score_metrics(usable):
+        for metric in (m for m, kind in score_metrics(usable) if kind == "magnitude"):
             fpr, tpr, _ = roc_curve(y, usable[metric].to_numpy(dtype=float))
             label = "score (max over stages)" if metric == "score" else metric.removesuffix("_abs_log2fc")
             ax.plot(fpr, tpr, lw=2.2 if metric == "score" else 1.2, color="k" if metric == "score" else None,

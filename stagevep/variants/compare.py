@@ -22,11 +22,15 @@ def read_scores(path: str | Path) -> pd.DataFrame:
 
 
 def compare_groups_files(
-    scores_tsv: str | Path, out_dir: str | Path, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0
+    scores_tsv: str | Path, out_dir: str | Path, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0,
+    negative_group: str | None = None,
 ) -> pd.DataFrame:
-    """Read ``scores.tsv``, write ``group_stats.tsv`` and ``plots/`` (by group, ROC) into ``out_dir``."""
+    """Read ``scores.tsv``, write ``group_stats.tsv`` and ``plots/`` (by group, ROC) into ``out_dir``.
+
+    ``negative_group``: see :func:`~stagevep.variants.stats.group_stats` (default: every other group).
+    """
     scores = read_scores(scores_tsv)
-    stats = group_stats(scores, positive_group, n_boot, seed)
+    stats = group_stats(scores, positive_group, n_boot, seed, negative_group)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "group_stats.tsv") as tmp:

@@ -17,6 +17,7 @@ from torch import nn
 
 from stagevep import __version__
 from stagevep.errors import InputError
+from stagevep.evaluate.metrics import to_raw
 from stagevep.geometry import Geometry
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
@@ -27,7 +28,9 @@ from stagevep.model.predict import predict_batches, resolve_device
 
 log = logging.getLogger(__name__)
 
-SCORE_SUFFIXES = ("delta_sum", "abs_log2fc", "max_delta")
+SCORE_SUFFIXES = ("delta_sum", "abs_log2fc", "max_delta", "delta_signal")
+#: per-variant summaries over the stages, from ``<stage>_delta_signal`` (:func:`effect_summary`)
+EFFECT_COLUMNS = ("effect", "effect_stage", "effect_specificity")
 ACGT = frozenset("ACGT")
 #: every status a variant can get, in the order they are checked
 STATUSES = ("ok", "unknown_contig", "out_of_bounds", "unsupported_allele", "indel_unsupported", "ref_mismatch")
@@ -44,14 +47,15 @@ def central_slice(n_bins: int, central_bins: int) -> slice:
 
 
 def variant_scores(
-    ref: np.ndarray, alt: np.ndarray, central_bins: int, pseudocount: float = 1e-3
+    ref: np.ndarray, alt: np.ndarray, central_bins: int, pseudocount: float = 1e-3, transform: str = "log1p"
 ) -> dict[str, np.ndarray]:
     """Summaries of ``alt - ref`` over the central bins.
 
-    ``ref`` and ``alt`` are ``(N, n_bins, n_tracks)``. Returns arrays ``(N, n_tracks)``:
-    ``delta_sum`` (sum of alt - ref), ``abs_log2fc`` (mean of
-    ``|log2((alt + pc) / (ref + pc))|``) and ``max_delta`` (the signed alt - ref
-    at the bin of largest ``|alt - ref|``).
+    ``ref`` and ``alt`` are ``(N, n_bins, n_tracks)`` in the model's target space. Returns arrays
+    ``(N, n_tracks)``: ``delta_sum`` (sum of alt - ref), ``abs_log2fc`` (mean of
+    ``|log2((alt + pc) / (ref + pc))|``), ``max_delta`` (the signed alt - ref at the bin of largest
+    ``|alt - ref|``) and ``delta_signal`` (the sum of alt - ref after both are taken back to the
+    signal's own units with ``transform``: ``expm1`` for ``log1p`` targets; signal x bp).
     """
     sl = central_slice(ref.shape[1], central_bins)
     r = ref[:, sl].astype(np.float64)
@@ -62,7 +66,31 @@ def variant_scores(
         "delta_sum": delta.sum(axis=1),
         "abs_log2fc": np.abs(np.log2((a + pseudocount) / (r + pseudocount))).mean(axis=1),
         "max_delta": np.take_along_axis(delta, idx[:, None, :], axis=1)[:, 0, :],
+        "delta_signal": (to_raw(a, transform) - to_raw(r, transform)).sum(axis=1),
     }
+
+
+def effect_summary(delta: np.ndarray, tracks: list[str]) -> dict[str, np.ndarray]:
+    """Per variant, from its per-stage signed effects ``delta`` ``(N, n_tracks)``:
+
+    - ``effect``: the signed effect at the stage where it is largest in magnitude (a loss < 0);
+    - ``effect_stage``: that stage's name;
+    - ``effect_specificity``: ``n / (n - 1) * (1 - mean_s |delta_s| / max_s |delta_s|)`` for ``n`` stages:
+      0 when every stage changes alike, 1 when one stage alone changes (NaN for a zero effect or one stage).
+
+    Rows with a NaN effect (variants not scored) get NaN and an empty stage.
+    """
+    n, k = delta.shape
+    mag = np.abs(delta)
+    scored = ~np.isnan(delta).any(axis=1)
+    top = np.where(scored, np.nanargmax(np.where(scored[:, None], mag, 0.0), axis=1), 0)
+    effect = np.where(scored, delta[np.arange(n), top], np.nan)
+    peak = mag[np.arange(n), top]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spec = (k / (k - 1)) * (1 - mag.mean(axis=1) / peak) if k > 1 else np.full(n, np.nan)
+    spec = np.where(scored & (peak > 0), spec, np.nan)
+    stage = np.where(scored, np.asarray(tracks, dtype=object)[top], "")
+    return {"effect": effect, "effect_stage": stage, "effect_specificity": spec}
 
 
 def allele_status(ref: str, alt: str) -> str:
@@ -176,6 +204,7 @@ def score_with_model(
     rc_ensemble: bool = False,
     strict_ref: bool = False,
     keeper: TrackKeeper | None = None,
+    transform: str = "log1p",
 ) -> pd.DataFrame:
     """Score every variant of ``variants`` (:data:`~stagevep.io.variants.VARIANT_COLUMNS`) with ``model``.
 
@@ -187,9 +216,13 @@ def score_with_model(
     :class:`~stagevep.model.enformer.SNVPairs`, which recomputes only the alt's
     convolution features near the variant; other models run ref and alt in full.
 
+    ``transform`` is the checkpoint's target transform (for ``S_delta_signal``).
+
     Returns the table with ``status`` and, per stage S, ``S_delta_sum``,
-    ``S_abs_log2fc``, ``S_max_delta``, then ``score`` (max over stages of
-    ``S_abs_log2fc``); rows keep the input order; unscored variants have NaN scores.
+    ``S_abs_log2fc``, ``S_max_delta``, ``S_delta_signal`` (:func:`variant_scores`),
+    then ``score`` (max over stages of ``S_abs_log2fc``) and ``effect``,
+    ``effect_stage``, ``effect_specificity`` (:func:`effect_summary` of the
+    ``S_delta_signal``); rows keep the input order; unscored variants have NaN scores.
     """
     central_slice(geometry.n_bins, central_bins)
     if batch_size < 1:
@@ -208,7 +241,7 @@ def score_with_model(
         desc = "variants" if n_chunks == 1 else f"variants (part {c + 1}/{n_chunks})"
         pred = predict_batches(runner, pair_batches(fa, out, rows, geometry.context_length, batch_size), device,
                                precision, total=-(-len(rows) // batch_size), desc=desc, rc_average=rc_ensemble)
-        summary = variant_scores(pred[0::2], pred[1::2], central_bins, pseudocount)
+        summary = variant_scores(pred[0::2], pred[1::2], central_bins, pseudocount, transform)
         for k in SCORE_SUFFIXES:
             scores[k][rows] = summary[k]
         if keeper is not None:
@@ -218,6 +251,8 @@ def score_with_model(
             out[f"{track}_{k}"] = scores[k][:, t]
     out["score"] = np.nan
     out.loc[ok, "score"] = scores["abs_log2fc"][ok].max(axis=1)
+    for name, values in effect_summary(scores["delta_signal"], tracks).items():
+        out[name] = values
     log.info("scored %d of %d variants", len(ok), len(out))
     return out
 
@@ -319,7 +354,8 @@ def score_variant_file(
     if save_tracks:
         keeper = TrackKeeper(keep_all=not track_ids and not track_top_n, ids=set(track_ids or []), top_n=track_top_n)
     scores = score_with_model(model, geometry, tracks, open_fasta(fasta), table, central_bins, batch_size,
-                              pseudocount, dev, precision, rc_ensemble, strict_ref, keeper)
+                              pseudocount, dev, precision, rc_ensemble, strict_ref, keeper,
+                              transform=ckpt["target_transform"]["transform"])
     write_scores(scores, out)
     if keeper is not None:
         write_tracks(save_tracks, scores, keeper.rows(), tracks, geometry, central_bins,

@@ -14,7 +14,7 @@ from stagevep.errors import InputError
 log = logging.getLogger(__name__)
 
 STAT_COLUMNS = [
-    "metric", "positive_group", "negative_group", "n_pos", "n_neg", "mean_pos", "mean_neg", "median_pos",
+    "metric", "kind", "positive_group", "negative_group", "n_pos", "n_neg", "mean_pos", "mean_neg", "median_pos",
     "median_neg", "mannwhitney_u", "mannwhitney_p", "welch_t", "welch_p", "cohens_d", "auc", "auc_ci_low",
     "auc_ci_high", "note",
 ]
@@ -65,21 +65,32 @@ def compare_two(pos: np.ndarray, neg: np.ndarray, n_boot: int = 1000, seed: int 
     return res
 
 
-def score_metrics(scores: pd.DataFrame) -> list[str]:
-    """``score`` followed by every ``<stage>_abs_log2fc`` column."""
-    return ["score"] + [c for c in scores.columns if c.endswith("_abs_log2fc")]
+def score_metrics(scores: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(column, kind)`` of every compared score: magnitudes first, then signed effects.
+
+    Magnitudes (``kind`` = ``magnitude``): ``score`` and every ``<stage>_abs_log2fc``. Signed
+    (``kind`` = ``signed``; a loss is negative): ``effect`` and every ``<stage>_delta_signal``,
+    where the table has them.
+    """
+    magnitude = ["score"] + [c for c in scores.columns if c.endswith("_abs_log2fc")]
+    signed = [c for c in ("effect",) if c in scores.columns] + [c for c in scores.columns
+                                                                if c.endswith("_delta_signal")]
+    return [(c, "magnitude") for c in magnitude] + [(c, "signed") for c in signed]
 
 
 def group_stats(
-    scores: pd.DataFrame, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0
+    scores: pd.DataFrame, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0,
+    negative_group: str | None = None,
 ) -> pd.DataFrame:
-    """Compare ``positive_group`` against all other labelled, scored variants.
+    """Compare ``positive_group`` against ``negative_group`` (default: every other labelled group).
 
-    One row for ``score`` and one per stage (``<stage>_abs_log2fc``), columns
-    :data:`STAT_COLUMNS`. Variants with status other than ``ok`` or an empty
-    group are left out. A group with fewer than 2 scored variants (even 0) gives
-    NA for the statistics that need more and a ``note`` saying so; an unknown
-    ``positive_group`` or a single group is an :class:`InputError`.
+    One row per compared score (:func:`score_metrics`: magnitudes, then signed effects), columns
+    :data:`STAT_COLUMNS`. ``negative_group`` is one group or several joined by ``,`` or ``+``.
+    For a signed score the AUC is the probability that a positive variant's effect is higher than
+    a negative one's: below 0.5 when the positive group's variants are losses. Variants with
+    status other than ``ok`` or an empty group are left out. A group with fewer than 2 scored
+    variants (even 0) gives NA for the statistics that need more and a ``note`` saying so; an
+    unknown group or a single group is an :class:`InputError`.
     """
     if "group" not in scores.columns:
         raise InputError("the scores have no 'group' column: give groups in the variant table or with --groups")
@@ -89,22 +100,31 @@ def group_stats(
         raise InputError(f"no variant is in the positive group {positive_group!r}; groups present: {groups}. "
                          "Set --positive_group to one of them, assign groups (table column 'group' or --groups), "
                          "or run with --skip_group_comparison")
-    negatives = [g for g in groups if g != positive_group]
+    if negative_group:
+        negatives = sorted({g.strip() for g in negative_group.replace("+", ",").split(",") if g.strip()})
+        unknown = [g for g in negatives if g not in groups]
+        if unknown or positive_group in negatives:
+            problem = (f"{unknown} not among the groups present {groups}" if unknown
+                       else f"it includes the positive group {positive_group!r}")
+            raise InputError(f"--negative_group {negative_group!r}: {problem}. Give one or more other groups "
+                             "(comma-separated), or leave it empty to compare against all other groups")
+    else:
+        negatives = [g for g in groups if g != positive_group]
     if not negatives:
         raise InputError(f"all labelled variants are in {positive_group!r}; a second group is needed to compare")
-    negative_group = "+".join(negatives)
-    usable = labelled[labelled["status"] == "ok"]
+    negative_name = "+".join(negatives)
+    usable = labelled[(labelled["status"] == "ok") & labelled["group"].isin([positive_group, *negatives])]
     is_pos = (usable["group"] == positive_group).to_numpy()
     small = [f"{name} has {n} scored variant(s)" for name, n in
-             ((positive_group, int(is_pos.sum())), (negative_group, int((~is_pos).sum()))) if n < 2]
+             ((positive_group, int(is_pos.sum())), (negative_name, int((~is_pos).sum()))) if n < 2]
     note = ""
     if small:
         note = "; ".join(small) + ": statistics that need 2 or more per group are NA"
         log.warning("%s", note)
     rows = []
-    for metric in score_metrics(scores):
+    for metric, kind in score_metrics(scores):
         values = usable[metric].to_numpy(dtype=float)
         res = compare_two(values[is_pos], values[~is_pos], n_boot, seed)
-        rows.append({"metric": metric, "positive_group": positive_group, "negative_group": negative_group, **res,
-                     "note": note})
+        rows.append({"metric": metric, "kind": kind, "positive_group": positive_group,
+                     "negative_group": negative_name, **res, "note": note})
     return pd.DataFrame(rows, columns=STAT_COLUMNS)
