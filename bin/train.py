@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dropout", dest="dropout", action="store_false",
                    help="set every dropout rate of the trunk to 0")
     p.add_argument("--loss", default=d.loss, choices=LOSSES)
+    p.add_argument("--stage-weight", type=float, default=d.stage_weight,
+                   help="weight of the loss term on each bin's stage deviations (0: off)")
     p.add_argument("--lr", type=float, default=d.lr, help="peak AdamW learning rate (head)")
     p.add_argument("--trunk-lr", type=float, default=d.trunk_lr, help="learning rate of the trunk (default: --lr)")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rc-augment", dest="rc_augment", action="store_false",
                    help="turn off reverse-complement augmentation")
     p.add_argument("--max-shift", type=int, default=d.max_shift, help="random shifts of up to this many bp")
+    p.add_argument("--max-bin-shift", type=int, default=d.max_bin_shift,
+                   help="random whole-bin shifts of context and targets together, up to this many bins "
+                        "(default: a quarter of the targets' bins)")
     p.add_argument("--precision", default=d.precision, choices=PRECISIONS)
     p.add_argument("--gradient-checkpointing", action="store_true",
                    help="recompute activations in the backward pass (convolution tower and transformer)")

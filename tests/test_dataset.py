@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from conftest import fasta_text
-from stagevep.data.dataset import WindowDataset, context_start, reverse_complement_onehot
+from stagevep.data.dataset import WindowDataset, context_start, reverse_complement_onehot, shift_bins
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.genome import fasta_lengths, one_hot
@@ -33,7 +33,7 @@ def test_augmentation_off_by_default(windows, test_data):
     ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, seed=3)
     ds.set_epoch(5)
     for i in range(len(ds)):
-        assert ds.augmentation(i) == (0, False)
+        assert ds.augmentation(i) == (0, False, 0)
     x, yi = ds[7]
     torch.testing.assert_close(yi, torch.from_numpy(y[7]))
 
@@ -45,8 +45,8 @@ def test_shift_moves_context_and_keeps_targets(windows, test_data):
     for epoch in range(6):
         ds.set_epoch(epoch)
         for i in range(len(ds)):
-            shift, rc = ds.augmentation(i)
-            assert -3 <= shift <= 3 and rc is False
+            shift, rc, bins = ds.augmentation(i)
+            assert -3 <= shift <= 3 and rc is False and bins == 0
             seen.add(shift)
     assert seen == set(range(-3, 4))
     i = 4
@@ -54,7 +54,7 @@ def test_shift_moves_context_and_keeps_targets(windows, test_data):
     genome = fasta_text(test_data / "genome.fa")[chrom].upper()
     for epoch in range(20):
         ds.set_epoch(epoch)
-        shift, _ = ds.augmentation(i)
+        shift, _, _ = ds.augmentation(i)
         if shift:
             break
     start = context_start(int(w.loc[i, "start"]), int(w.loc[i, "end"]), GEOM.context_length) + shift
@@ -69,7 +69,7 @@ def test_reverse_complement_reverses_targets_along_bins(windows, test_data):
     ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, rc_augment=True, seed=1)
     n_rc = 0
     for i in range(len(ds)):
-        _, rc = ds.augmentation(i)
+        _, rc, _ = ds.augmentation(i)
         x, yi = ds[i]
         x0, y0 = plain[i]
         if rc:
@@ -105,6 +105,42 @@ def test_augmentation_identical_across_workers_and_changes_with_epoch(windows, t
     other_seed = WindowDataset(test_data / "genome.fa", w, y, GEOM, rc_augment=True, max_shift=3, seed=8)
     other_seed.set_epoch(2)
     assert [other_seed.augmentation(i) for i in range(len(ds))] != draws[2]
+
+
+def test_shift_bins_by_hand():
+    y = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(shift_bins(y, 2)[:4], y[2:])
+    assert np.isnan(shift_bins(y, 2)[4:]).all()
+    np.testing.assert_array_equal(shift_bins(y, -1)[1:], y[:5])
+    assert np.isnan(shift_bins(y, -1)[0]).all()
+    np.testing.assert_array_equal(shift_bins(y, 0), y)
+
+
+def test_bin_shift_moves_context_and_targets_together(windows, test_data):
+    """A shift of k bins: the context starts k * bin_size bp later and target bin j is the old bin j + k."""
+    w, y = windows
+    ds = WindowDataset(test_data / "genome.fa", w, y, GEOM, max_bin_shift=5, seed=2)
+    plain = WindowDataset(test_data / "genome.fa", w, y, GEOM)
+    fa = fasta_text(test_data / "genome.fa")
+    seen = set()
+    for epoch in range(4):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            shift, rc, bins = ds.augmentation(i)
+            assert shift == 0 and rc is False and -5 <= bins <= 5
+            seen.add(bins)
+            x, yi = ds[i]
+            start = context_start(int(w.loc[i, "start"]), int(w.loc[i, "end"]), GEOM.context_length)
+            start += bins * GEOM.bin_size
+            seq = fa[w.loc[i, "chrom"]].upper()
+            expected = "".join(seq[p] if 0 <= p < len(seq) else "N" for p in range(start, start + GEOM.context_length))
+            np.testing.assert_array_equal(x.numpy(), one_hot(expected))
+            known = ~np.isnan(yi.numpy()).any(axis=1)
+            assert known.sum() == GEOM.n_bins - abs(bins)
+            np.testing.assert_array_equal(yi.numpy()[known], plain[i][1].numpy()[np.flatnonzero(known) + bins])
+    assert seen == set(range(-5, 6))
+    with pytest.raises(InputError, match="max-bin-shift"):
+        WindowDataset(test_data / "genome.fa", w, y, GEOM, max_bin_shift=GEOM.n_bins)
 
 
 def test_negative_shift_rejected(windows, test_data):

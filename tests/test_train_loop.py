@@ -18,7 +18,7 @@ from stagevep.evaluate.metrics import seed_metric
 from stagevep.io.hdf5 import read_targets, write_targets
 from stagevep.model import checkpoint
 from stagevep.model.checkpoint import read_checkpoint
-from stagevep.model.enformer import build_model, model_config
+from stagevep.model.enformer import build_model, init_head_bias, model_config, set_pair_attention_pool
 from stagevep.train import loop
 from stagevep.train.loop import EXIT_OUT_OF_MEMORY, TrainConfig, apply_memory_retry, train
 from stagevep.train.sampler import StepBatchSampler, epoch_order, step_indices
@@ -132,25 +132,30 @@ def test_out_of_memory_exits_with_retry_code(monkeypatch, capsys):
 # ---------------------------------------------------------------- real (tiny) training runs
 
 def test_training_reduces_the_loss_and_logs(tmp_path, small_h5, test_data):
-    cfg = config(tmp_path, small_h5, test_data, max_steps=12, val_every=6, lr=2e-3)
+    cfg = config(tmp_path, small_h5, test_data, max_steps=12, val_every=6, lr=5e-4)
     train(cfg)
     # validation loss of the untrained model (same seeded initialisation), computed independently
     data = read_targets(small_h5)
     val = data.split_index("val")
     torch.manual_seed(cfg.seed)
-    model = build_model(model_config("tiny", GEOM), len(data.tracks)).eval()
+    model = build_model(model_config("tiny", GEOM), len(data.tracks))
+    set_pair_attention_pool(model)
+    init_head_bias(model, data.targets[data.split_index("train")].mean(axis=(0, 1)))
+    model.eval()
     from stagevep.data.dataset import WindowDataset
 
     ds = WindowDataset(test_data / "genome.fa", data.windows.iloc[val], data.targets[val], GEOM)
     with torch.no_grad():
         pred0 = torch.cat([model(x) for x in ds.onehot_batches(8)])
     obs = torch.from_numpy(data.targets[val])
-    initial = float(torch.nn.functional.poisson_nll_loss(pred0, obs, log_input=False, eps=1e-8))
+    initial = float(loop.loss_fn(cfg.loss, pred0, obs, cfg.stage_weight))
     rows = metric_rows(tmp_path)
     val_losses = [float(r["val_loss"]) for r in rows if r["val_loss"]]
-    assert len(val_losses) == 2 and val_losses[-1] < initial
+    # the head starts at the training mean, so the first validation loss is that of the flat prediction;
+    # 12 steps need not improve on it, but must stay close (a broken step would diverge)
+    assert len(val_losses) == 2 and all(v < 1.5 * initial for v in val_losses)
     train_losses = [float(r["train_loss"]) for r in rows]
-    assert np.mean(train_losses[-3:]) < np.mean(train_losses[:3])
+    assert len(train_losses) == 12 and all(math.isfinite(v) for v in train_losses)
     best = read_checkpoint(tmp_path / "best.pt")
     assert best["val_loss"] == pytest.approx(min(val_losses))
     # the logged metric is the seed's metric of best.pt's predictions
@@ -300,3 +305,83 @@ def test_fp16_with_grad_scaler_on_cpu(tmp_path, small_h5, test_data):
     last = read_checkpoint(tmp_path / "last.pt")
     assert last["train_config"]["precision"] == "fp16" and last["scaler"]["scale"] > 0
     assert all(math.isfinite(float(r["train_loss"])) for r in metric_rows(tmp_path))
+
+
+# ---------------------------------------------------------------- loss, head start, BatchNorm calibration
+
+def test_train_step_fits_a_fixed_batch(small_h5, test_data):
+    """Repeated optimizer steps on one batch lower its loss: gradients reach the weights and the step applies them."""
+    from stagevep.data.dataset import WindowDataset
+
+    data = read_targets(small_h5)
+    idx = data.split_index("train")[:4]
+    ds = WindowDataset(test_data / "genome.fa", data.windows.iloc[idx], data.targets[idx], GEOM)
+    batch = (torch.stack([ds[i][0] for i in range(4)]), torch.stack([ds[i][1] for i in range(4)]))
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), len(data.tracks))
+    init_head_bias(model, data.targets[idx].mean(axis=(0, 1)))
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=3e-3)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    losses = [loop.train_step(model, [batch], opt, scaler, None, "mse", None, torch.device("cpu"), 1.0, params,
+                              stage_weight=8.0)[0] for _ in range(40)]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_loss_leaves_out_unknown_bins_and_weights_stage_deviations():
+    rng = np.random.default_rng(0)
+    pred = torch.from_numpy(rng.uniform(0.5, 3, size=(2, 6, 3)))
+    target = torch.from_numpy(rng.uniform(0.5, 3, size=(2, 6, 3)))
+    target[0, :2] = float("nan")  # bins a whole-bin shift moved out of the window
+    known = np.ones((2, 6), dtype=bool)
+    known[0, :2] = False
+    p, t = pred.numpy()[known], target.numpy()[known]  # (10, 3)
+    mse = ((p - t) ** 2).mean()
+    dev = ((p - p.mean(1, keepdims=True)) - (t - t.mean(1, keepdims=True))) ** 2
+    assert float(loop.loss_fn("mse", pred, target)) == pytest.approx(mse)
+    assert float(loop.loss_fn("mse", pred, target, stage_weight=8)) == pytest.approx(mse + 8 * dev.mean())
+    poisson = (p - t * np.log(p + 1e-8)).mean()
+    assert float(loop.loss_fn("poisson", pred, target)) == pytest.approx(poisson)
+    assert math.isfinite(float(loop.loss_fn("mse", pred, target, 8)))
+    with pytest.raises(InputError, match="--loss"):
+        loop.loss_fn("huber", pred, target)
+
+
+def test_head_starts_at_the_track_means():
+    model = build_model(model_config("tiny", GEOM), 3)
+    init_head_bias(model, np.array([0.3, 2.0, 25.0]))
+    features = torch.zeros(1, 1, model.head[0].in_features)
+    out = model.head[1](model.head[0].bias + model.head[0](features) * 0)
+    torch.testing.assert_close(out[0, 0], torch.tensor([0.3, 2.0, 25.0]), rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_recalibration_matches_inference_statistics():
+    """Running statistics become the average of the batch statistics each trained BatchNorm sees with dropout off."""
+    from stagevep.train.calibration import has_dropout, recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", GEOM), 2)
+    bn = model.trunk.final_pointwise[1][0]  # the BatchNorm after the transformer's dropout
+    frozen = model.trunk.stem[1].fn[0]
+    for p in frozen.parameters():
+        p.requires_grad = False
+    before = frozen.running_var.clone()
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (6, GEOM.context_length)), 4).float()
+    seen = []
+    handle = bn.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().transpose(0, 1).flatten(1)))
+    model.train()
+    assert has_dropout(model)
+    n = recalibrate_batchnorm(model, [x[:3], x[3:]], torch.device("cpu"))
+    assert n == 2 and model.training and bn.training and bn.momentum == 0.1
+    torch.testing.assert_close(bn.running_mean, torch.stack([h.mean(dim=1) for h in seen]).mean(0))
+    torch.testing.assert_close(bn.running_var, torch.stack([h.var(dim=1) for h in seen]).mean(0))
+    torch.testing.assert_close(frozen.running_var, before)  # frozen layers keep their statistics
+    # dropout was off: the same batch gives the same input twice; with dropout it would not
+    seen.clear()
+    with torch.no_grad():
+        model(x[:3])
+        model(x[:3])
+    assert not torch.equal(seen[0], seen[1])  # training mode: dropout on
+    assert recalibrate_batchnorm(model, [x[:3], x[:3]], torch.device("cpu")) == 2
+    torch.testing.assert_close(seen[2], seen[3])
+    assert recalibrate_batchnorm(model, [], torch.device("cpu")) == 0

@@ -312,6 +312,18 @@ def _batchnorm_stats_frozen(module: nn.Module) -> Iterator[None]:
             m.num_batches_tracked.copy_(count)
 
 
+def init_head_bias(model: StageEnformer, track_means: Any) -> None:
+    """Start the stage head at the mean target of each track: bias = softplus^-1(mean), ``(n_tracks,)``.
+
+    A freshly initialised head predicts about softplus(0) = 0.69 everywhere; starting at the
+    training mean removes the first phase of training in which the trunk only learns an offset.
+    """
+    means = torch.as_tensor(track_means, dtype=torch.float32).clamp_min(1e-4)
+    linear = model.head[0]
+    with torch.no_grad():
+        linear.bias.copy_(means + torch.log(-torch.expm1(-means)))  # log(expm1(m)), stable for large m
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The model inside DistributedDataParallel / DataParallel / ``torch.compile`` wrappers."""
     while True:

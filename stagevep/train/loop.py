@@ -39,11 +39,14 @@ from stagevep.model.enformer import (
     apply_finetune_policy,
     build_model,
     model_config,
+    init_head_bias,
     optimizer_param_groups,
     set_gradient_checkpointing,
+    set_pair_attention_pool,
 )
 from stagevep.model.predict import autocast_dtype, predict_batches
 from stagevep.progress import progress
+from stagevep.train.calibration import has_dropout, recalibrate_batchnorm
 from stagevep.train.distributed import (
     DistContext,
     all_reduce_mean,
@@ -65,6 +68,8 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # with half the batch size and twice the accumulation (EX_TEMPFAIL from sysexits.h).
 EXIT_OUT_OF_MEMORY = 75
 SINGLE_PROCESS = DistContext()
+#: training windows (a seeded sample) whose forward passes re-estimate BatchNorm statistics with dropout off
+CALIBRATION_WINDOWS = 64
 
 
 @dataclass
@@ -90,7 +95,7 @@ class TrainConfig:
     finetune: str = "all"
     unfreeze_last_n: int = 2
     dropout: bool = True
-    loss: str = "poisson"
+    loss: str = "mse"
     lr: float = 1e-4
     trunk_lr: float | None = None
     weight_decay: float = 0.01
@@ -103,8 +108,10 @@ class TrainConfig:
     val_every: int = 200
     patience: int | None = None
     clip_grad: float = 0.5
+    stage_weight: float = 8.0
     rc_augment: bool = True
     max_shift: int = 3
+    max_bin_shift: int | None = None
     precision: str = "auto"
     gradient_checkpointing: bool = False
     deterministic: bool = False
@@ -115,13 +122,28 @@ class TrainConfig:
     seed: int = 0
 
 
-def loss_fn(name: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean loss over ``(batch, n_bins, n_tracks)``: Poisson NLL (rate ``pred``) or MSE."""
+def loss_fn(name: str, pred: torch.Tensor, target: torch.Tensor, stage_weight: float = 0.0) -> torch.Tensor:
+    """Mean loss over the known bins of ``(batch, n_bins, n_tracks)``: Poisson NLL (rate ``pred``) or MSE.
+
+    With ``stage_weight`` > 0 it adds ``stage_weight`` times the mean squared error of the stage
+    deviations of each bin (prediction and target minus their mean over tracks), the part of the
+    signal that tells the stages apart. Bins whose targets are NaN (moved out of the known window by a
+    whole-bin shift) are left out.
+    """
+    if name not in LOSSES:
+        raise InputError(f"--loss must be one of {LOSSES}, got {name!r}")
+    known = ~torch.isnan(target).any(dim=-1)  # (batch, n_bins)
+    if not bool(known.all()):
+        pred, target = pred[known], target[known]  # (n_known, n_tracks)
     if name == "poisson":
-        return F.poisson_nll_loss(pred, target, log_input=False, full=False, eps=1e-8)
-    if name == "mse":
-        return F.mse_loss(pred, target)
-    raise InputError(f"--loss must be one of {LOSSES}, got {name!r}")
+        loss = F.poisson_nll_loss(pred, target, log_input=False, full=False, eps=1e-8)
+    else:
+        loss = F.mse_loss(pred, target)
+    if stage_weight:
+        dev_pred = pred - pred.mean(dim=-1, keepdim=True)
+        dev_target = target - target.mean(dim=-1, keepdim=True)
+        loss = loss + stage_weight * F.mse_loss(dev_pred, dev_target)
+    return loss
 
 
 def apply_memory_retry(cfg: TrainConfig) -> TrainConfig:
@@ -160,9 +182,11 @@ def validate_config(cfg: TrainConfig) -> None:
         value = getattr(cfg, name)
         if value is not None and value < 1:
             raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
-    for name in ("warmup_steps", "max_shift", "num_workers", "memory_retry"):
+    for name in ("warmup_steps", "max_shift", "max_bin_shift", "num_workers", "memory_retry"):
         if (getattr(cfg, name) or 0) < 0:
             raise InputError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(cfg, name)}")
+    if cfg.stage_weight < 0:
+        raise InputError(f"--stage-weight must be 0 or more, got {cfg.stage_weight}")
     if cfg.lr <= 0 or (cfg.trunk_lr is not None and cfg.trunk_lr < 0):
         raise InputError("--lr must be positive and --trunk-lr 0 or more")
 
@@ -171,7 +195,10 @@ def train(cfg: TrainConfig) -> Path:
     """Train and write ``best.pt``, ``last.pt``, ``metrics.csv``, ``tensorboard/`` and ``config.json``.
 
     Validation (loss and the seed's per-window Pearson on the ``val`` split)
-    runs every ``val_every`` steps and at the end; ``best.pt`` holds the
+    runs every ``val_every`` steps and at the end; when the trunk has dropout,
+    the BatchNorm statistics are first re-estimated with dropout off on
+    :data:`CALIBRATION_WINDOWS` training windows
+    (:func:`~stagevep.train.calibration.recalibrate_batchnorm`); ``best.pt`` holds the
     lowest validation loss and ``last.pt`` (rewritten at every validation)
     everything needed to resume. A non-finite training loss raises
     :class:`FloatingPointError` naming the step and writes no checkpoint.
@@ -205,6 +232,10 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
         raise InputError(
             f"{cfg.targets} has {len(train_idx)} train and {len(val_idx)} val windows; both splits are needed"
         )
+    max_bin_shift = geometry.n_bins // 4 if cfg.max_bin_shift is None else cfg.max_bin_shift
+    if not 0 <= max_bin_shift < geometry.n_bins:
+        raise InputError(f"--max-bin-shift must be between 0 and {geometry.n_bins - 1} (the targets of {cfg.targets} "
+                         f"have {geometry.n_bins} bins), got {max_bin_shift}")
     global_batch = cfg.batch_size * cfg.accumulate * ctx.world_size
     steps_per_epoch = len(train_idx) // global_batch
     if steps_per_epoch == 0:
@@ -221,7 +252,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     dtype = autocast_dtype(cfg.precision, device)
     resolved = {
         **asdict(cfg), "world_size": ctx.world_size, "global_batch": global_batch, "steps_per_epoch": steps_per_epoch,
-        "total_steps": total_steps, "warmup_steps": warmup, "device": str(device),
+        "total_steps": total_steps, "warmup_steps": warmup, "max_bin_shift": max_bin_shift, "device": str(device),
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
         "tracks": list(data.tracks), "geometry": geometry.to_dict(), "n_train": len(train_idx),
         "n_val": len(val_idx), "stagevep_version": __version__, "torch_version": torch.__version__,
@@ -231,6 +262,8 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     torch.manual_seed(cfg.seed)
     mcfg = model_config(cfg.model_size, geometry)
     model = build_model(mcfg, len(data.tracks), cfg.pretrained)
+    set_pair_attention_pool(model)
+    init_head_bias(model, data.targets[train_idx].mean(axis=(0, 1)))
     if ctx.distributed and device.type != "cuda":
         plain_batchnorm(model)
     apply_finetune_policy(model, cfg.finetune, cfg.unfreeze_last_n)
@@ -288,11 +321,17 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                                                    else None) if ctx.distributed else model
 
     train_ds = WindowDataset(cfg.fasta, data.windows.iloc[train_idx], data.targets[train_idx], geometry,
-                             rc_augment=cfg.rc_augment, max_shift=cfg.max_shift, seed=cfg.seed)
+                             rc_augment=cfg.rc_augment, max_shift=cfg.max_shift, seed=cfg.seed,
+                             max_bin_shift=max_bin_shift)
     # each process predicts a contiguous share of the validation windows
     val_share = np.array_split(val_idx, ctx.world_size)[ctx.rank]
     val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_share], data.targets[val_share], geometry)
     val_obs = data.targets[val_idx]
+    # with dropout, BatchNorm statistics are re-estimated in inference conditions before each validation
+    calibration = None
+    if has_dropout(model):
+        pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(train_idx))[:CALIBRATION_WINDOWS])
+        calibration = WindowDataset(cfg.fasta, data.windows.iloc[train_idx[pick]], None, geometry)
     metrics = MetricsLogger(out, resume_step=step if cfg.resume else None, enabled=ctx.is_main)
     bar = progress(total=total_steps, initial=step, desc="train", unit="step", disable=not ctx.is_main)
     stop = step >= total_steps
@@ -311,7 +350,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                 micro = [next(batches) for _ in range(cfg.accumulate)]
                 lr = cfg.lr * sched.factor()
                 loss, grad_norm = train_step(ddp_model, micro, opt, scaler, sched, cfg.loss, dtype, device,
-                                             cfg.clip_grad, params, ctx, step + 1)
+                                             cfg.clip_grad, params, ctx, step + 1, cfg.stage_weight)
                 step, pos = step + 1, pos + 1
                 now = time.perf_counter()
                 row: dict[str, Any] = {"step": step, "epoch": epoch + 1, "lr": lr,
@@ -322,6 +361,8 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                     epoch, pos = epoch + 1, 0
                 stop = step >= total_steps
                 if step % cfg.val_every == 0 or stop:
+                    if calibration is not None:
+                        recalibrate_batchnorm(model, calibration.onehot_batches(cfg.batch_size), device, cfg.precision)
                     row["val_loss"], row["val_pearson"] = _validate(model, val_ds, val_obs, cfg, ctx)
                     sched.observe(row["val_loss"])
                     improved = row["val_loss"] < best_loss
@@ -366,6 +407,7 @@ def train_step(
     params: Sequence[torch.Tensor],
     ctx: DistContext = SINGLE_PROCESS,
     step: int = 0,
+    stage_weight: float = 0.0,
 ) -> tuple[float, float]:
     """One optimizer step over ``micro_batches`` of ``(x (B, context_length, 4), y (B, n_bins, n_tracks))``.
 
@@ -385,7 +427,7 @@ def train_step(
         with (contextlib.nullcontext() if sync else model.no_sync()):
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 pred = model(x)
-            loss = loss_fn(loss_name, pred.float(), y.float())
+            loss = loss_fn(loss_name, pred.float(), y.float(), stage_weight)
             scaler.scale(loss / n).backward()
         total += loss.detach()
     mean_loss = float(all_reduce_mean(total / n, ctx))
@@ -419,7 +461,7 @@ def _validate(
         pred = np.zeros((0, n_bins, n_tracks), dtype=np.float32)
     pred = np.concatenate(gather_all(pred, ctx))
     obs = np.asarray(obs, dtype=np.float32)
-    loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs)))
+    loss = float(loss_fn(cfg.loss, torch.from_numpy(pred), torch.from_numpy(obs), cfg.stage_weight))
     return loss, seed_metric(pred, obs)
 
 
