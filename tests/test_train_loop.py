@@ -307,7 +307,7 @@ def test_fp16_with_grad_scaler_on_cpu(tmp_path, small_h5, test_data):
     assert all(math.isfinite(float(r["train_loss"])) for r in metric_rows(tmp_path))
 
 
-# ---------------------------------------------------------------- loss, head start, BatchNorm calibration
+# ---------------------------------------------------------------- loss and head start
 
 def test_train_step_fits_a_fixed_batch(small_h5, test_data):
     """Repeated optimizer steps on one batch lower its loss: gradients reach the weights and the step applies them."""
@@ -353,35 +353,3 @@ def test_head_starts_at_the_track_means():
     features = torch.zeros(1, 1, model.head[0].in_features)
     out = model.head[1](model.head[0].bias + model.head[0](features) * 0)
     torch.testing.assert_close(out[0, 0], torch.tensor([0.3, 2.0, 25.0]), rtol=1e-5, atol=1e-5)
-
-
-def test_batchnorm_recalibration_matches_inference_statistics():
-    """Running statistics become the average of the batch statistics each trained BatchNorm sees with dropout off."""
-    from stagevep.train.calibration import has_dropout, recalibrate_batchnorm
-
-    torch.manual_seed(0)
-    model = build_model(model_config("tiny", GEOM), 2)
-    bn = model.trunk.final_pointwise[1][0]  # the BatchNorm after the transformer's dropout
-    frozen = model.trunk.stem[1].fn[0]
-    for p in frozen.parameters():
-        p.requires_grad = False
-    before = frozen.running_var.clone()
-    x = torch.nn.functional.one_hot(torch.randint(0, 4, (6, GEOM.context_length)), 4).float()
-    seen = []
-    handle = bn.register_forward_hook(lambda m, i, o: seen.append(i[0].detach().transpose(0, 1).flatten(1)))
-    model.train()
-    assert has_dropout(model)
-    n = recalibrate_batchnorm(model, [x[:3], x[3:]], torch.device("cpu"))
-    assert n == 2 and model.training and bn.training and bn.momentum == 0.1
-    torch.testing.assert_close(bn.running_mean, torch.stack([h.mean(dim=1) for h in seen]).mean(0))
-    torch.testing.assert_close(bn.running_var, torch.stack([h.var(dim=1) for h in seen]).mean(0))
-    torch.testing.assert_close(frozen.running_var, before)  # frozen layers keep their statistics
-    # dropout was off: the same batch gives the same input twice; with dropout it would not
-    seen.clear()
-    with torch.no_grad():
-        model(x[:3])
-        model(x[:3])
-    assert not torch.equal(seen[0], seen[1])  # training mode: dropout on
-    assert recalibrate_batchnorm(model, [x[:3], x[:3]], torch.device("cpu")) == 2
-    torch.testing.assert_close(seen[2], seen[3])
-    assert recalibrate_batchnorm(model, [], torch.device("cpu")) == 0

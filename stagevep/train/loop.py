@@ -46,7 +46,6 @@ from stagevep.model.enformer import (
 )
 from stagevep.model.predict import autocast_dtype, predict_batches
 from stagevep.progress import progress
-from stagevep.train.calibration import has_dropout, recalibrate_batchnorm
 from stagevep.train.distributed import (
     DistContext,
     all_reduce_mean,
@@ -68,8 +67,6 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # with half the batch size and twice the accumulation (EX_TEMPFAIL from sysexits.h).
 EXIT_OUT_OF_MEMORY = 75
 SINGLE_PROCESS = DistContext()
-#: training windows (a seeded sample) whose forward passes re-estimate BatchNorm statistics with dropout off
-CALIBRATION_WINDOWS = 64
 
 
 @dataclass
@@ -195,10 +192,7 @@ def train(cfg: TrainConfig) -> Path:
     """Train and write ``best.pt``, ``last.pt``, ``metrics.csv``, ``tensorboard/`` and ``config.json``.
 
     Validation (loss and the seed's per-window Pearson on the ``val`` split)
-    runs every ``val_every`` steps and at the end; when the trunk has dropout,
-    the BatchNorm statistics are first re-estimated with dropout off on
-    :data:`CALIBRATION_WINDOWS` training windows
-    (:func:`~stagevep.train.calibration.recalibrate_batchnorm`); ``best.pt`` holds the
+    runs every ``val_every`` steps and at the end; ``best.pt`` holds the
     lowest validation loss and ``last.pt`` (rewritten at every validation)
     everything needed to resume. A non-finite training loss raises
     :class:`FloatingPointError` naming the step and writes no checkpoint.
@@ -327,11 +321,6 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     val_share = np.array_split(val_idx, ctx.world_size)[ctx.rank]
     val_ds = WindowDataset(cfg.fasta, data.windows.iloc[val_share], data.targets[val_share], geometry)
     val_obs = data.targets[val_idx]
-    # with dropout, BatchNorm statistics are re-estimated in inference conditions before each validation
-    calibration = None
-    if has_dropout(model):
-        pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(train_idx))[:CALIBRATION_WINDOWS])
-        calibration = WindowDataset(cfg.fasta, data.windows.iloc[train_idx[pick]], None, geometry)
     metrics = MetricsLogger(out, resume_step=step if cfg.resume else None, enabled=ctx.is_main)
     bar = progress(total=total_steps, initial=step, desc="train", unit="step", disable=not ctx.is_main)
     stop = step >= total_steps
@@ -361,8 +350,6 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                     epoch, pos = epoch + 1, 0
                 stop = step >= total_steps
                 if step % cfg.val_every == 0 or stop:
-                    if calibration is not None:
-                        recalibrate_batchnorm(model, calibration.onehot_batches(cfg.batch_size), device, cfg.precision)
                     row["val_loss"], row["val_pearson"] = _validate(model, val_ds, val_obs, cfg, ctx)
                     sched.observe(row["val_loss"])
                     improved = row["val_loss"] < best_loss
