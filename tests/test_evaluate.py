@@ -18,6 +18,7 @@ import pyBigWig
 import pytest
 import torch
 from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import r2_score
 
 from stagevep.data.dataset import WindowDataset
 from stagevep.data.targets import make_targets
@@ -100,6 +101,7 @@ def scipy_metrics(pred, obs):
         dp = [pred[i, :, t].sum() - np.mean([pred[i, :, s].sum() for s in range(k)]) for i in range(n)]
         do = [obs[i, :, t].sum() - np.mean([obs[i, :, s].sum() for s in range(k)]) for i in range(n)]
         out["stage_specificity"].append(pearsonr(dp, do).statistic)
+        out["r2_stage_deviation"].append(r2_score(do, dp))
     return out
 
 
@@ -110,12 +112,18 @@ def assert_table_matches_scipy(table, pred, obs, tracks):
     for m in METRICS:
         for t, track in enumerate(tracks):
             assert value[(m, track)] == pytest.approx(expected[m][t], abs=1e-6), (m, track)
-        if m != "mean_window_pearson":
+        if m not in ("mean_window_pearson", "r2_stage_deviation"):
             assert value[(m, "all")] == pytest.approx(np.mean(expected[m]), abs=1e-6), m
+    totals_p, totals_o = pred.sum(axis=1), obs.sum(axis=1)
+    pooled = r2_score(totals_o - totals_o.mean(1, keepdims=True), totals_p - totals_p.mean(1, keepdims=True),
+                      multioutput="variance_weighted")
+    assert value[("r2_stage_deviation", "all")] == pytest.approx(pooled, abs=1e-6)
     # the seed's figure: per window, mean over tracks; then mean over windows
-    per_window = [np.mean([pearsonr(pred[i, :, t], obs[i, :, t]).statistic for t in range(len(tracks))])
-                  for i in range(len(obs))]
-    assert value[("mean_window_pearson", "all")] == pytest.approx(np.mean(per_window), abs=1e-6)
+    # (a track that is constant in a window has no correlation and is left out of that window's mean)
+    per_window = [[pearsonr(pred[i, :, t], obs[i, :, t]).statistic for t in range(len(tracks))
+                   if np.ptp(pred[i, :, t]) > 0 and np.ptp(obs[i, :, t]) > 0] for i in range(len(obs))]
+    expected = np.mean([np.mean(r) for r in per_window if r])
+    assert value[("mean_window_pearson", "all")] == pytest.approx(expected, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -201,7 +209,8 @@ def test_metrics_match_scipy_on_bundled_data(evaluated, targets_h5):
     assert summary["checkpoint"]["tracks"] == STAGES and summary["targets"]["transform"] == "log1p"
     for pred_name, space, metric, track, value in metrics[["prediction", "space", "metric", "track", "value"]
                                                           ].itertuples(index=False):
-        assert summary["metrics"][pred_name][space][metric][track] == pytest.approx(value, rel=1e-5)
+        stored = summary["metrics"][pred_name][space][metric][track]
+        assert stored is None if np.isnan(value) else stored == pytest.approx(value, rel=1e-5)
 
 
 def test_predictions_align_with_targets_and_rc_average_is_one_pass(evaluated, targets_h5, checkpoint, test_data):
@@ -229,7 +238,7 @@ def test_window_metrics_table(evaluated, targets_h5):
         r = [pearsonr(pred["rc_average"][i, :, t].astype(float), obs[i, :, t].astype(float)).statistic
              for t in range(len(STAGES))]
         np.testing.assert_allclose(table.loc[i, [f"{s}_pearson" for s in STAGES]].to_numpy(float), r, atol=1e-5)
-        assert table.loc[i, "mean_pearson"] == pytest.approx(np.mean(r), abs=1e-5)
+        assert table.loc[i, "mean_pearson"] == pytest.approx(np.nanmean(r), abs=1e-5)  # constant tracks left out
 
 
 def test_predicted_bigwigs_reopen_with_pybigwig_and_pybbi(evaluated, targets_h5, test_data):

@@ -21,7 +21,7 @@ from stagevep.report.build import NOT_RUN, SECTIONS, render_report, section_of
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "assets" / "test_data"
-SECTION_IDS = ["inputs", "qc", "training", "evaluation", "variants", "versions"]
+SECTION_IDS = ["summary", "inputs", "qc", "training", "evaluation", "variants", "versions"]
 MAGENTA = (1.0, 0.0, 1.0)
 MAGENTA_SHAPE = (120, 200)  # rows, columns of the marker image
 
@@ -98,9 +98,10 @@ def write_results(root: Path) -> dict[str, Path]:
     metrics.to_csv(put("train/metrics.csv"), index=False)
 
     tracks = ["CS13", "CS20", "all"]
-    rows = [("test", m, t, float(rng.uniform(0, 1)), 12) for m in ("mean_window_pearson", "pearson_all_bins")
+    rows = [("test", p, "transformed", m, t, float(rng.uniform(0, 1)), 12)
+            for p in ("forward", "mean_profile", "shuffled") for m in ("mean_window_pearson", "pearson_all_bins")
             for t in tracks]
-    pd.DataFrame(rows, columns=["split", "metric", "track", "value", "n_windows"]).to_csv(
+    pd.DataFrame(rows, columns=["split", "prediction", "space", "metric", "track", "value", "n_windows"]).to_csv(
         put("evaluate/metrics.tsv"), sep="\t", index=False)
     pd.DataFrame({"metric": ["score", "CS13_abs_log2fc"], "n_pos": [5, 5], "n_neg": [40, 40],
                   "auc": [0.81, 0.7]}).to_csv(put("variants/group_stats.tsv"), sep="\t", index=False)
@@ -199,7 +200,7 @@ def test_best_step_is_the_lowest_validation_loss(tmp_path):
 def test_absent_outputs_say_not_run(tmp_path):
     dom = index(render_report({}))
     assert dom.section_ids == SECTION_IDS
-    for sid in ("inputs", "qc", "training", "evaluation", "variants", "versions"):
+    for sid in ("summary", "inputs", "qc", "training", "evaluation", "variants", "versions"):
         assert dom.text[sid][1:] == [NOT_RUN], f"section {sid}: {dom.text[sid]}"
 
 
@@ -216,6 +217,41 @@ def test_stub_outputs_are_reported_as_empty(tmp_path):
     for sid in ("training", "evaluation", "variants"):
         assert any("empty file" in t for t in dom.text[sid]), dom.text[sid]
     assert dom.text["qc"][1:] == [NOT_RUN]
+    assert dom.text["summary"][1:] == [NOT_RUN]
+
+
+def test_summary_opens_the_report_with_the_figures_beside_their_references(tmp_path):
+    """The first section: pooled window figures of the model, the no-sequence and the shuffled reference, and the
+    signed variant comparison, read from evaluate/metrics.tsv and variants/group_stats.tsv."""
+    rows = []
+    values = {"rc_average": (0.91, 0.72, 0.8, 0.99), "forward": (0.5, 0.4, 0.3, 0.2),
+              "mean_profile": (float("nan"), -0.002, 0.0, 0.94), "shuffled": (0.004, -0.67, -0.02, 0.89)}
+    metrics = ("pearson_window_totals", "r2_stage_deviation", "stage_specificity", "mean_window_pearson")
+    for pred, vals in values.items():
+        for space, shift in (("transformed", 0.0), ("raw", 0.05)):
+            rows += [("test", pred, space, m, "all", v + shift, 108) for m, v in zip(metrics, vals, strict=True)]
+            rows += [("test", pred, space, m, "CS13", 0.123, 108) for m in metrics]
+    path = tmp_path / "metrics.tsv"
+    pd.DataFrame(rows, columns=["split", "prediction", "space", "metric", "track", "value", "n_windows"]).to_csv(
+        path, sep="\t", index=False, na_rep="NA")
+    stats = tmp_path / "group_stats.tsv"
+    pd.DataFrame({"metric": ["score", "effect"], "kind": ["magnitude", "signed"],
+                  "positive_group": "functional", "negative_group": "flank", "n_pos": 48, "n_neg": 48,
+                  "median_pos": [0.03, -140.0], "median_neg": [0.002, 0.4], "auc": [0.998, 0.021]}).to_csv(
+        stats, sep="\t", index=False)
+    dom = index(render_report({"evaluate/metrics.tsv": path, "variants/group_stats.tsv": stats}))
+    assert dom.section_ids[0] == "summary"
+    text = dom.text["summary"]
+    assert text[0] == "Does the model read the sequence?"
+    header = text[1:5]
+    assert header == ["figure", "model (rc_average)", "no sequence", "shuffled"]
+    totals = text[text.index("Pearson of window totals (enhancer activity, across windows)") + 1:][:3]
+    assert totals == ["0.91", "NA", "0.004"]  # the RC-averaged model, target space, pooled
+    r2 = text[text.index("R² of stage deviations (which stages of each enhancer are high)") + 1:][:3]
+    assert r2 == ["0.72", "-0.002", "-0.67"]
+    assert any("functional vs flank (n = 48 vs 48)" in t for t in text)
+    effect = text[text.index("signed effect at the stage of largest change (AUC < 0.5: losses)") + 1:][:3]
+    assert effect == ["0.021", "-140", "0.4"]
 
 
 @pytest.mark.parametrize(("rel", "section"), [

@@ -84,9 +84,9 @@ def test_non_finite_loss_aborts_without_checkpoint(tmp_path, targets_h5, test_da
     calls = {"n": 0}
     real = loop.loss_fn
 
-    def nan_on_third(name, pred, target):
+    def nan_on_third(name, pred, target, stage_weight=0.0):
         calls["n"] += 1
-        loss = real(name, pred, target)
+        loss = real(name, pred, target, stage_weight)
         return loss * float("nan") if calls["n"] == 3 else loss
 
     monkeypatch.setattr(loop, "loss_fn", nan_on_third)

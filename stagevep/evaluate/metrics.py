@@ -135,7 +135,10 @@ def mean_profile(train: np.ndarray, n: int) -> np.ndarray:
 
 
 def shuffled(pred: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The broken-pairing reference: ``pred`` ``(N, ...)`` with its windows permuted (seeded, no fixed point when N > 1)."""
+    """The broken-pairing reference: ``pred`` ``(N, ...)`` with its windows permuted.
+
+    Seeded; no window keeps its own prediction when N > 1.
+    """
     n = len(pred)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)

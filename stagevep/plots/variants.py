@@ -51,9 +51,14 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
 
 
 
-def plot_roc_by_stage(scores: pd.DataFrame, positive_group: str, out_dir: str | Path) -> Path:
-    """ROC curves of ``score`` and each stage's ``abs_log2fc``: ``positive_group`` against all other groups."""
+def plot_roc_by_stage(
+    scores: pd.DataFrame, positive_group: str, out_dir: str | Path, negative_groups: list[str] | None = None
+) -> Path:
+    """ROC curves of ``score``, each stage's ``abs_log2fc`` and (losses first) the signed ``effect``:
+    ``positive_group`` against ``negative_groups`` (default: all other groups)."""
     usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
+    if negative_groups:
+        usable = usable[usable["group"].isin([positive_group, *negative_groups])]
     y = (usable["group"] == positive_group).to_numpy()
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--")
@@ -63,13 +68,46 @@ def plot_roc_by_stage(scores: pd.DataFrame, positive_group: str, out_dir: str | 
             label = "score (max over stages)" if metric == "score" else metric.removesuffix("_abs_log2fc")
             ax.plot(fpr, tpr, lw=2.2 if metric == "score" else 1.2, color="k" if metric == "score" else None,
                     label=f"{label}: AUC {auc(fpr, tpr):.3f}")
+        if "effect" in usable.columns:
+            fpr, tpr, _ = roc_curve(y, -usable["effect"].to_numpy(dtype=float))
+            ax.plot(fpr, tpr, lw=2.2, color="tab:red", ls="--",
+                    label=f"-effect (losses first): AUC {auc(fpr, tpr):.3f}")
         ax.legend(fontsize=7, loc="lower right")
     else:
         ax.text(0.5, 0.5, f"needs scored variants in {positive_group!r}\nand in another group", ha="center")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title(f"{positive_group} (n={int(y.sum())}) vs others (n={int((~y).sum())})")
+    against = "+".join(negative_groups) if negative_groups else "others"
+    ax.set_title(f"{positive_group} (n={int(y.sum())}) vs {against} (n={int((~y).sum())})")
     return save_figure(fig, Path(out_dir) / "roc_by_stage")[0]
+
+
+def plot_signed_effects(scores: pd.DataFrame, positive_group: str, out_dir: str | Path) -> Path | None:
+    """Signed effects: ``effect`` by group (violin + points) and a heatmap of every positive variant's per-stage
+    ``S_delta_signal`` (rows sorted by ``effect_stage``, then effect; colour centred on 0). None without them."""
+    delta_cols = [c for c in scores.columns if c.endswith("_delta_signal")]
+    if "effect" not in scores.columns or not delta_cols:
+        return None
+    usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
+    groups = sorted(set(usable["group"]))
+    stages = [c.removesuffix("_delta_signal") for c in delta_cols]
+    pos = usable[usable["group"] == positive_group]
+    order = pos.assign(_s=pos["effect_stage"].map({s: i for i, s in enumerate(stages)})).sort_values(["_s", "effect"])
+    fig, (ax, hm) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
+    _violin_with_points(ax, [usable.loc[usable["group"] == g, "effect"].to_numpy() for g in groups], groups)
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.set_ylabel("effect (signal x bp at the stage of largest change)")
+    ax.set_title("Signed effect by group (< 0: loss)")
+    values = order[delta_cols].to_numpy(dtype=float)
+    lim = float(np.nanmax(np.abs(values))) if values.size and np.isfinite(values).any() else 1.0
+    im = hm.imshow(values if values.size else np.zeros((1, len(stages))), aspect="auto", cmap="RdBu_r",
+                   vmin=-lim, vmax=lim, interpolation="nearest")
+    hm.set_xticks(range(len(stages)), stages)
+    hm.set_yticks([])
+    hm.set_ylabel(f"{positive_group} variants (n={len(order)}), by stage of largest effect")
+    hm.set_title("Per-stage effect (S_delta_signal)")
+    fig.colorbar(im, ax=hm, shrink=0.8)
+    return save_figure(fig, Path(out_dir) / "signed_effects")[0]
 
 
 def plot_variant_panel(

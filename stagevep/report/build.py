@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # (id, title): the ids are stable; tests and links rely on them
 SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Does the model read the sequence?"),
     ("inputs", "Inputs"),
     ("qc", "Quality control"),
     ("training", "Training"),
@@ -163,9 +164,12 @@ def _file_parts(rel: str, path: Path, workdir: Path) -> list[str]:
         return _training_parts(rel, frame, workdir)
     if rel == "evaluate/metrics.tsv" and {"metric", "track", "value"} <= set(frame.columns):
         split = ", ".join(sorted(map(str, frame["split"].unique()))) if "split" in frame.columns else "?"
-        wide = frame.pivot_table(index="metric", columns="track", values="value", aggfunc="first", sort=False)
-        return [f"<h3>{html.escape(rel)}</h3><p class='note'>split: {html.escape(split)}</p>",
-                table_html(wide.reset_index())]
+        if "space" in frame.columns:
+            frame = frame[frame["space"] == "transformed"]
+        index = [c for c in ("prediction", "metric") if c in frame.columns]
+        wide = frame.pivot_table(index=index, columns="track", values="value", aggfunc="first", sort=False)
+        return [f"<h3>{html.escape(rel)}</h3><p class='note'>split: {html.escape(split)}; target space (raw space "
+                "and every figure in the file)</p>", table_html(wide.reset_index())]
     return [f"<h3>{html.escape(rel)}</h3>", table_html(frame)]
 
 
@@ -179,6 +183,52 @@ def _training_parts(rel: str, metrics: pd.DataFrame, workdir: Path) -> list[str]
     if not validated.empty:
         best = validated.loc[[validated["val_loss"].idxmin()]]
         parts += ["<h3>lowest validation loss (best.pt)</h3>", table_html(best)]
+    return parts
+
+
+#: (metric in evaluate/metrics.tsv, what the report calls it)
+SUMMARY_METRICS = (
+    ("pearson_window_totals", "Pearson of window totals (enhancer activity, across windows)"),
+    ("r2_stage_deviation", "R² of stage deviations (which stages of each enhancer are high)"),
+    ("stage_specificity", "Pearson of stage deviations"),
+    ("mean_window_pearson", "the seed's mean per-window Pearson (profile shape)"),
+)
+SUMMARY_NOTE = (
+    "Pooled over stages, in the target space, on the held-out windows. <b>no sequence</b>: the mean training "
+    "window predicted for every window (it reads no sequence; a correlation with its constant totals is undefined, "
+    "NA). <b>shuffled</b>: the model's own predictions given to other windows (the pairing of sequence and signal "
+    "broken). A figure the model shares with either reference is not evidence that it reads the sequence: windows "
+    "are centred on peaks, so the profile shape alone is reached without it."
+)
+
+
+def _summary_parts(files: Mapping[str, Path]) -> list[str]:
+    """The headline figures beside their references (evaluate/metrics.tsv) and the signed variant comparison."""
+    parts = []
+    metrics_path = files.get("evaluate/metrics.tsv")
+    if metrics_path is not None and metrics_path.is_file() and metrics_path.stat().st_size:
+        frame = _read_table(metrics_path)
+        if {"prediction", "space", "metric", "track", "value"} <= set(frame.columns):
+            pooled = frame[(frame["track"] == "all") & (frame["space"] == "transformed")]
+            value = pooled.set_index(["prediction", "metric"])["value"]
+            model = "rc_average" if "rc_average" in set(pooled["prediction"]) else "forward"
+            rows = [(label, *(value.get((pred, metric), float("nan")) for pred in (model, "mean_profile", "shuffled")))
+                    for metric, label in SUMMARY_METRICS]
+            table = pd.DataFrame(rows, columns=["figure", f"model ({model})", "no sequence", "shuffled"])
+            parts += [table_html(table), f'<p class="note">{SUMMARY_NOTE}</p>']
+    stats_path = files.get("variants/group_stats.tsv")
+    if stats_path is not None and stats_path.is_file() and stats_path.stat().st_size:
+        stats = _read_table(stats_path).set_index("metric")
+        if {"effect", "score"} <= set(stats.index):
+            eff, score = stats.loc["effect"], stats.loc["score"]
+            rows = [("signed effect at the stage of largest change (AUC < 0.5: losses)", eff["auc"], eff["median_pos"],
+                     eff["median_neg"]),
+                    ("|log2FC| score (the seed's)", score["auc"], score["median_pos"], score["median_neg"])]
+            table = pd.DataFrame(rows, columns=["score", "ROC AUC", f"median {eff['positive_group']}",
+                                                f"median {eff['negative_group']}"])
+            groups = f"{html.escape(str(eff['positive_group']))} vs {html.escape(str(eff['negative_group']))}"
+            parts += [f"<h3>variants: {groups} (n = {int(eff['n_pos'])} vs {int(eff['n_neg'])})</h3>",
+                      table_html(table)]
     return parts
 
 
@@ -223,6 +273,7 @@ def render_report(
     sections are logged and left out.
     """
     sections = {sid: Section(sid, title) for sid, title in SECTIONS}
+    sections["summary"].parts += _summary_parts(files)
     sections["inputs"].parts += _inputs_parts(samplesheet, params)
     sections["versions"].parts += _versions_parts(versions or {})
     with tempfile.TemporaryDirectory() as tmp:

@@ -282,7 +282,9 @@ def _runs(active: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return b[:-1], b[1:]
 
 
-def _write_peaks(path: Path, enhancers: pd.DataFrame, stage: str, cfg: SyntheticConfig, rng: np.random.Generator) -> None:
+def _write_peaks(
+    path: Path, enhancers: pd.DataFrame, stage: str, cfg: SyntheticConfig, rng: np.random.Generator
+) -> None:
     rows = []
     for enh in enhancers.itertuples(index=False):
         act = float(getattr(enh, f"activity_{stage}"))

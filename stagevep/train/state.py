@@ -13,7 +13,8 @@ from stagevep.errors import InputError
 # Options that change what the model sees or how it is optimised: a resumed run must keep them.
 RESUME_MUST_MATCH = (
     "model_size", "finetune", "unfreeze_last_n", "dropout", "loss", "lr", "trunk_lr", "weight_decay",
-    "global_batch", "schedule", "warmup_steps", "clip_grad", "rc_augment", "max_shift", "max_bin_shift", "stage_weight", "seed", "tracks", "geometry",
+    "global_batch", "schedule", "warmup_steps", "clip_grad", "rc_augment", "max_shift", "max_bin_shift", "stage_weight",
+    "seed", "tracks", "geometry",
     "n_train",
 )
 

@@ -8,8 +8,8 @@ import pandas as pd
 
 from stagevep.errors import InputError
 from stagevep.io.files import atomic_path
-from stagevep.plots.variants import plot_roc_by_stage, plot_scores_by_group
-from stagevep.variants.stats import group_stats
+from stagevep.plots.variants import plot_roc_by_stage, plot_scores_by_group, plot_signed_effects
+from stagevep.variants.stats import group_stats, resolve_negative_groups
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
@@ -36,5 +36,8 @@ def compare_groups_files(
     with atomic_path(out / "group_stats.tsv") as tmp:
         stats.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
     plot_scores_by_group(scores, out / "plots")
-    plot_roc_by_stage(scores, positive_group, out / "plots")
+    groups = sorted(set(scores["group"].fillna("")) - {""})
+    plot_roc_by_stage(scores, positive_group, out / "plots", resolve_negative_groups(groups, positive_group,
+                                                                                      negative_group))
+    plot_signed_effects(scores, positive_group, out / "plots")
     return stats

@@ -78,6 +78,22 @@ def score_metrics(scores: pd.DataFrame) -> list[tuple[str, str]]:
     return [(c, "magnitude") for c in magnitude] + [(c, "signed") for c in signed]
 
 
+def resolve_negative_groups(groups: list[str], positive_group: str, negative_group: str | None) -> list[str]:
+    """The negative groups: those named in ``negative_group`` (joined by ``,`` or ``+``) or, when it is empty,
+    every group of ``groups`` but ``positive_group``. Sorted; :class:`InputError` for an unknown group or
+    one that is the positive group."""
+    if not negative_group:
+        return [g for g in groups if g != positive_group]
+    negatives = sorted({g.strip() for g in negative_group.replace("+", ",").split(",") if g.strip()})
+    unknown = [g for g in negatives if g not in groups]
+    if unknown or positive_group in negatives:
+        problem = (f"{unknown} not among the groups present {groups}" if unknown
+                   else f"it includes the positive group {positive_group!r}")
+        raise InputError(f"--negative_group {negative_group!r}: {problem}. Give one or more other groups "
+                         "(comma-separated), or leave it empty to compare against all other groups")
+    return negatives
+
+
 def group_stats(
     scores: pd.DataFrame, positive_group: str = "functional", n_boot: int = 1000, seed: int = 0,
     negative_group: str | None = None,
@@ -100,16 +116,7 @@ def group_stats(
         raise InputError(f"no variant is in the positive group {positive_group!r}; groups present: {groups}. "
                          "Set --positive_group to one of them, assign groups (table column 'group' or --groups), "
                          "or run with --skip_group_comparison")
-    if negative_group:
-        negatives = sorted({g.strip() for g in negative_group.replace("+", ",").split(",") if g.strip()})
-        unknown = [g for g in negatives if g not in groups]
-        if unknown or positive_group in negatives:
-            problem = (f"{unknown} not among the groups present {groups}" if unknown
-                       else f"it includes the positive group {positive_group!r}")
-            raise InputError(f"--negative_group {negative_group!r}: {problem}. Give one or more other groups "
-                             "(comma-separated), or leave it empty to compare against all other groups")
-    else:
-        negatives = [g for g in groups if g != positive_group]
+    negatives = resolve_negative_groups(groups, positive_group, negative_group)
     if not negatives:
         raise InputError(f"all labelled variants are in {positive_group!r}; a second group is needed to compare")
     negative_name = "+".join(negatives)
