@@ -51,7 +51,7 @@ def test_preflight_rejects_chr_prefix_mismatch(tmp_path, test_data):
 
 def test_preflight_rejects_length_mismatch(tmp_path, test_data):
     bw = write_bigwig(tmp_path / "hg19.bw", {"chr1": 123_456}, {"chr1": [(0, 10, 1.0)]})
-    with pytest.raises(InputError, match=r"contig chr1 is 123456 bp in .*hg19.bw but 400000 bp"):
+    with pytest.raises(InputError, match=r"contig chr1 is 123456 bp in .*hg19.bw but 1000000 bp"):
         check_inputs(test_data / "genome.fa", [bw], [test_data / "peaks" / "CS13_rep2.bed"])
 
 

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pyBigWig
+import pyfaidx
 import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
@@ -35,10 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 MAIN_NF = REPO / "main.nf"
 TEST_DATA = REPO / "assets" / "test_data"
 
-# -profile test geometry (conf/test.config): 64 bins of 128 bp in a 16,384 bp context
-N_BINS = 64
+# -profile test geometry (conf/test.config): 32 bins of 128 bp in a 6,144 bp context
+N_BINS = 32
 BIN_SIZE = 128
-CONTEXT = 16_384
+CONTEXT = 6_144
 TARGET_LENGTH = N_BINS * BIN_SIZE
 CLIP_PERCENTILE = 99.9
 VAL_CHROMS = {"chr8"}
@@ -288,7 +289,7 @@ def test_windows_geometry_and_split(outdir):
     windows.columns = ["chrom", "start", "end", "name", "split"]
     start = windows["start"].astype(np.int64)
     end = windows["end"].astype(np.int64)
-    assert ((end - start) == TARGET_LENGTH).all(), "every window must be n_bins * bin_size = 8192 bp"
+    assert ((end - start) == TARGET_LENGTH).all(), "every window must be n_bins * bin_size = 4,096 bp"
     assert not windows["chrom"].isin(EXCLUDE_CHROMS).any(), "excluded chromosome chrY has windows"
     for chrom, split in zip(windows["chrom"], windows["split"], strict=True):
         want = "val" if chrom in VAL_CHROMS else "test" if chrom in TEST_CHROMS else "train"
@@ -400,8 +401,7 @@ def test_evaluation_metrics(outdir):
         assert value[("mean_window_pearson", stage)] == pytest.approx(np.mean(per_window), abs=1e-4), \
             f"mean_window_pearson {stage}"
     assert value[("pearson_all_bins", "all")] == pytest.approx(np.mean(all_bins), abs=1e-4)
-    # issue 4's bar for the test-profile model (the seed's metric on the held-out chromosomes)
-    assert value[("mean_window_pearson", "all")] >= 0.5, f"held-out Pearson {value[('mean_window_pearson', 'all')]}"
+    assert len(test_idx) >= 100, "the bundled data should give at least 100 test windows"
 
 
 def test_variant_scores(outdir):
@@ -441,15 +441,17 @@ def test_group_stats_and_plots(outdir):
     stages = stage_order()
     variants = pd.read_csv(TEST_DATA / "variants.tsv", sep="\t", dtype=str, keep_default_na=False)
     n_pos = int((variants["group"] == "functional").sum())
-    n_neg = int((variants["group"] == "nonfunctional").sum())
+    n_neg = int((variants["group"] == NEGATIVE_GROUP).sum())
     assert n_pos >= 2 and n_neg >= 2
 
     gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
-    expected_metrics = ["score"] + [f"{s}_abs_log2fc" for s in stages]
-    assert sorted(gs["metric"]) == sorted(expected_metrics)
+    expected_metrics = (["score"] + [f"{s}_abs_log2fc" for s in stages] + ["effect"]
+                        + [f"{s}_delta_signal" for s in stages])
+    assert list(gs["metric"]) == expected_metrics
+    assert set(gs["negative_group"]) == {NEGATIVE_GROUP}
     scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
     is_pos = (scores["group"] == "functional").to_numpy()
-    is_neg = (scores["group"] == "nonfunctional").to_numpy()
+    is_neg = (scores["group"] == NEGATIVE_GROUP).to_numpy()
     for row in gs.itertuples(index=False):
         assert int(row.n_pos) == n_pos and int(row.n_neg) == n_neg, row.metric
         values = scores[row.metric].to_numpy(dtype=float)
@@ -797,7 +799,8 @@ def test_evaluation_plots_for_every_stage(outdir):
 # ---------------------------------------------------------------------------
 
 PLOT_TOP_N = 3  # nextflow.config default of --plot_top_n
-CENTRAL_BINS = 16  # conf/test.config
+NEGATIVE_GROUP = "flank"  # conf/test.config: the location-matched null
+CENTRAL_BINS = 8  # conf/test.config
 
 
 def test_variant_tracks_reproduce_scores(outdir):
@@ -820,6 +823,8 @@ def test_variant_tracks_reproduce_scores(outdir):
                 np.abs(np.log2((a[:, t] + 1e-3) / (r[:, t] + 1e-3))).mean(), rel=1e-4, abs=1e-6)
             d = (a - r)[:, t]
             assert row[f"{stage}_max_delta"] == pytest.approx(d[np.abs(d).argmax()], rel=1e-4, abs=1e-6)
+            assert row[f"{stage}_delta_signal"] == pytest.approx((np.expm1(a[:, t]) - np.expm1(r[:, t])).sum(),
+                                                                 rel=1e-4, abs=1e-4)
 
 
 def test_variant_panels_and_roc(outdir):
@@ -833,15 +838,111 @@ def test_variant_panels_and_roc(outdir):
         assert (plots / name).with_suffix(".pdf").stat().st_size > 1000, name
 
 
-def test_functional_variants_score_higher(outdir):
-    """The test-profile model ranks the planted functional variants above the others (issue 6's bar: AUC >= 0.8)."""
-    gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False, na_values=["NA"])
-    row = gs.set_index("metric").loc["score"]
-    print(f"functional vs nonfunctional, score: AUC {row.auc:.3f} [{row.auc_ci_low:.3f}, {row.auc_ci_high:.3f}], "
-          f"Mann-Whitney p {row.mannwhitney_p:.2g}")
-    assert row.auc_ci_low <= row.auc <= row.auc_ci_high
-    assert row.mean_pos > row.mean_neg
-    assert row.auc >= 0.8, f"AUC {row.auc:.3f}: functional variants do not score clearly higher than the others"
+# ---------------------------------------------------------------------------
+# the model reads the sequence: bars a position prior, a shuffled control or a k-mer model cannot reach
+# ---------------------------------------------------------------------------
+
+WINDOW_BARS = {"pearson_window_totals": 0.8, "r2_stage_deviation": 0.5}
+SHUFFLED_BAR = 0.1
+VARIANT_BARS = {"signed_auc": 0.9, "sign_accuracy": 0.9, "stage_accuracy": 0.7}
+
+
+def window_figures(outdir: Path) -> dict[tuple[str, str], float]:
+    """{(prediction, metric): pooled value} of evaluate/metrics.tsv, target space."""
+    metrics = pd.read_csv(outdir / "evaluate" / "metrics.tsv", sep="\t", keep_default_na=False,
+                          na_values=["NA", "nan", "NaN"])
+    pooled = metrics[(metrics["track"] == "all") & (metrics["space"] == "transformed")]
+    return {(p, m): v for p, m, v in pooled[["prediction", "metric", "value"]].itertuples(index=False)}
+
+
+def test_model_reads_the_sequence_window_bars(outdir):
+    """Window totals and R² of stage deviations reach their bars, above the k-mer baseline and the references."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kmer_baseline", REPO / "benchmarks" / "kmer_baseline.py")
+    kmer_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kmer_module)
+    figures = window_figures(outdir)
+    kmer = kmer_module.kmer_baseline(outdir / "prepare" / "targets" / "targets.h5", TEST_DATA / "genome.fa")
+    print({k: round(v, 3) for k, v in figures.items() if k[1] in WINDOW_BARS}, "k-mer:", kmer)
+    for metric, bar in WINDOW_BARS.items():
+        model = figures[("rc_average", metric)]
+        assert model >= bar, f"{metric} {model:.3f} < {bar}"
+        assert model > kmer[metric], f"{metric} {model:.3f} not above the 5-mer ridge baseline {kmer[metric]:.3f}"
+        assert figures[("shuffled", metric)] <= SHUFFLED_BAR, f"shuffled {metric} {figures[('shuffled', metric)]}"
+    # the no-sequence reference, computed independently: the mean training window for every test window
+    with h5py.File(outdir / "prepare" / "targets" / "targets.h5", "r") as h5:
+        split = h5["split"].asstr()[...]
+        targets = h5["targets"][...].astype(np.float64)
+    obs, prior = targets[split == "test"], targets[split == "train"].mean(axis=0)
+    dev_o = obs.sum(1) - obs.sum(1).mean(1, keepdims=True)
+    dev_p = np.broadcast_to(prior.sum(0) - prior.sum(0).mean(), dev_o.shape)
+    from sklearn.metrics import r2_score
+
+    r2 = r2_score(dev_o, dev_p, multioutput="variance_weighted")
+    assert figures[("mean_profile", "r2_stage_deviation")] == pytest.approx(r2, abs=1e-4) and r2 <= 0
+    assert math.isnan(figures[("mean_profile", "pearson_window_totals")])  # constant totals: undefined
+    per_window = [np.mean([pearson(prior[:, t], obs[i, :, t]) for t in range(obs.shape[2])]) for i in range(len(obs))]
+    assert figures[("mean_profile", "mean_window_pearson")] == pytest.approx(np.mean(per_window), abs=1e-4)
+    headline = json.loads((outdir / "evaluate" / "metrics.json").read_text())["headline"]
+    assert headline["r2_stage_deviation"]["model"] == pytest.approx(figures[("rc_average", "r2_stage_deviation")])
+
+
+def test_model_reads_the_sequence_variant_bars(outdir):
+    """Against the generator's truth: losses where motifs break, of the right sign, at the right stage."""
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv").set_index("id")
+    truth = pd.read_csv(TEST_DATA / "variants_truth.tsv", sep="\t", keep_default_na=False).set_index("id")
+    stages = stage_order()
+    assert (scores.loc[truth.index, "status"] == "ok").all()
+    delta = scores.loc[truth.index, [f"{s}_delta_signal" for s in stages]].to_numpy(dtype=float)
+    top = np.abs(delta).argmax(axis=1)  # the stage of largest predicted change, recomputed from the columns
+    effect = delta[np.arange(len(delta)), top]
+    np.testing.assert_allclose(scores.loc[truth.index, "effect"].to_numpy(dtype=float), effect, rtol=1e-5)
+    assert list(scores.loc[truth.index, "effect_stage"]) == [stages[i] for i in top]
+    group = truth["group"].to_numpy()
+    func, flank = group == "functional", group == NEGATIVE_GROUP
+    signed_auc = roc_auc_score(np.r_[np.ones(func.sum()), np.zeros(flank.sum())], -np.r_[effect[func], effect[flank]])
+    sign_accuracy = float(np.mean(effect[func] < 0))  # every functional variant is a true loss
+    staged = func & (truth["true_stage"].to_numpy() != "")
+    stage_accuracy = float(np.mean(np.array(stages)[top[staged]] == truth["true_stage"].to_numpy()[staged]))
+    true = truth[[f"true_{s}" for s in stages]].to_numpy(dtype=float)
+    effect_r = pearson(delta.ravel(), true.ravel())
+    found = {"signed_auc": signed_auc, "sign_accuracy": sign_accuracy, "stage_accuracy": stage_accuracy}
+    print({**{k: round(v, 3) for k, v in found.items()}, "effect_pearson": round(effect_r, 3)})
+    for name, bar in VARIANT_BARS.items():
+        assert found[name] >= bar, f"{name} {found[name]:.3f} < {bar}"
+    gs = pd.read_csv(outdir / "variants" / "group_stats.tsv", sep="\t", keep_default_na=False,
+                     na_values=["NA"]).set_index("metric")
+    assert 1 - gs.loc["effect", "auc"] == pytest.approx(signed_auc, abs=1e-6)
+
+
+def rotated_fasta(path: Path) -> None:
+    """The bundled genome with each chromosome rotated by half its length plus half the enhancer spacing: the
+    same contigs, lengths and motifs, but every signal window now holds another region's sequence."""
+    fa = pyfaidx.Fasta(str(TEST_DATA / "genome.fa"), as_raw=True)
+    with open(path, "w") as fh:
+        for name in fa.keys():
+            seq = fa[name][:]
+            k = (len(seq) // 2 + 4000) % len(seq)
+            rotated = seq[k:] + seq[:k]
+            fh.write(f">{name}\n" + "\n".join(rotated[i:i + 60] for i in range(0, len(rotated), 60)) + "\n")
+
+
+def test_shuffled_sequence_target_pairing_fails_the_window_bars(tmp_path):
+    """The benchmark bites: the same pipeline on a genome whose sequence no longer lines up with the signal misses
+    the window bars (a position prior still reaches the seed's per-window Pearson)."""
+    rotated = tmp_path / "rotated.fa"
+    rotated_fasta(rotated)
+    no_variants = tmp_path / "params.yaml"
+    no_variants.write_text("variants: ''\n")  # the variants' REF alleles do not match a rotated genome
+    proc = run_nextflow(tmp_path / "launch", "--fasta", str(rotated), "-params-file", str(no_variants),
+                        timeout=FULL_RUN_TIMEOUT)
+    assert proc.returncode == 0, describe(proc, tmp_path / "launch")
+    figures = window_figures(tmp_path / "launch" / "results")
+    print({k: round(v, 3) for k, v in figures.items() if k[0] == "rc_average"})
+    for metric, bar in WINDOW_BARS.items():
+        assert figures[("rc_average", metric)] < bar, f"{metric} {figures[('rc_average', metric)]:.3f} with the " \
+                                                       "sequence misaligned: the bar does not need the sequence"
 
 
 # ---------------------------------------------------------------------------
@@ -849,7 +950,7 @@ def test_functional_variants_score_higher(outdir):
 # ---------------------------------------------------------------------------
 
 SCHEMA = json.loads((REPO / "nextflow_schema.json").read_text())
-REPORT_SECTIONS = ["inputs", "qc", "training", "evaluation", "variants", "versions"]
+REPORT_SECTIONS = ["summary", "inputs", "qc", "training", "evaluation", "variants", "versions"]
 
 
 def schema_parameters() -> list[str]:

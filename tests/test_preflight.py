@@ -61,22 +61,22 @@ def test_length_mismatch_in_a_bigbed_header(tmp_path, bundled):
     fasta, bigwigs, _ = bundled
     bb = tmp_path / "hg19.bb"
     pybigtools.open(str(bb), "w").write({"chr2": 243_199_373}, iter([("chr2", 10, 100, "p\t0\t.")]))
-    with pytest.raises(InputError, match=r"contig chr2 is 243199373 bp in .*hg19.bb but 300000 bp in the FASTA"):
+    with pytest.raises(InputError, match=r"contig chr2 is 243199373 bp in .*hg19.bb but 450000 bp in the FASTA"):
         check_inputs(fasta, bigwigs, [bb])
 
 
 def test_peak_beyond_the_fasta_contig_is_a_build_mismatch(tmp_path, bundled):
     fasta, bigwigs, _ = bundled
     bed = tmp_path / "other_build.bed"
-    bed.write_text("chr1\t10\t20\nchr2\t299000\t300050\n")
-    with pytest.raises(InputError, match=r"other_build.bed has intervals on chr2 up to 300050 bp, but chr2 is "
-                                         r"300000 bp in the FASTA .*different genome builds"):
+    bed.write_text("chr1\t10\t20\nchr2\t449000\t450050\n")
+    with pytest.raises(InputError, match=r"other_build.bed has intervals on chr2 up to 450050 bp, but chr2 is "
+                                         r"450000 bp in the FASTA .*different genome builds"):
         check_inputs(fasta, bigwigs, [bed])
 
 
 def test_contigs_missing_from_the_fasta_are_allowed_and_logged(tmp_path, bundled, caplog):
     fasta, bigwigs, peaks = bundled
-    bw = write_bigwig(tmp_path / "extra.bw", {"chr1": 400_000, "chrUn_x": 5_000}, {"chr1": [(0, 10, 1.0)]})
+    bw = write_bigwig(tmp_path / "extra.bw", {"chr1": 1_000_000, "chrUn_x": 5_000}, {"chr1": [(0, 10, 1.0)]})
     with caplog.at_level(logging.WARNING):
         check_inputs(fasta, [*bigwigs, bw], peaks)
     assert "extra.bw: 1 contig(s) absent from the FASTA are ignored: ['chrUn_x']" in caplog.text
