@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +145,9 @@ def evaluate(
                              else to_raw(shuffled(primary, seed), transform), observed[space], data.tracks)
                 for seed in range(SHUFFLES)]
         values = np.stack([r["value"].to_numpy(dtype=np.float64) for r in runs])
-        defined = ~np.isnan(values)
-        mean = np.where(defined.any(axis=0), np.where(defined, values, 0).sum(axis=0) / np.maximum(defined.sum(0), 1),
-                        np.nan)
+        with warnings.catch_warnings():  # a metric undefined in every permutation stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
         tables.append(_labelled(runs[0].assign(value=mean), "shuffled", space))
     metrics = pd.concat(tables, ignore_index=True)
     metrics.insert(0, "split", split)
