@@ -18,9 +18,15 @@ workflow {
         return
     }
     validateParameters(params, schema)
-    def samples = readSamplesheet(params.input, "${projectDir}/assets/schema_input.json")
     def fasta = file(params.fasta, checkIfExists: true)
     writeParams(params, params.outdir)
+    if (params.checkpoint) {
+        log.info "stagevep ${workflow.manifest.version}: scoring ${params.variants} with ${params.checkpoint} " +
+            "(no data preparation, no training); results in ${params.outdir}"
+        STAGEVEP([], [], fasta)
+        return
+    }
+    def samples = readSamplesheet(params.input, "${projectDir}/assets/schema_input.json")
     log.info "stagevep ${workflow.manifest.version}: ${samples.size()} replicate(s) of ${stageOrder(samples).size()} stage(s) " +
         "(${stageOrder(samples).join(', ')}); results in ${params.outdir}"
 
@@ -30,7 +36,7 @@ workflow {
 workflow.onComplete {
     if (params.help) return
     if (workflow.success) {
-        log.info "stagevep finished: results are in ${params.outdir} (prepare/, train/, evaluate/, variants/, report/report.html, pipeline_info/)"
+        log.info "stagevep finished: results are in ${params.outdir} (${params.checkpoint ? '' : 'prepare/, train/, evaluate/, '}variants/, report/report.html, pipeline_info/)"
     } else {
         log.error "stagevep failed: see the error above and ${params.outdir}/pipeline_info/ for the execution report"
     }

@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="folder for variant_<id>.png/.pdf")
     p.add_argument("--ids", default="", help="comma-separated variant IDs to draw")
     p.add_argument("--top-n", type=int, default=0, help="also draw the N highest-scoring variants")
-    p.add_argument("--bigwigs", nargs="*", default=[], help="averaged <stage>.mean.bw files (observed signal row)")
+    p.add_argument("--bigwigs", nargs="*", default=[],
+                   help="observed signal row: STAGE=FILE items, or files named <stage>.mean.bw")
     return p
 
 

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track-ids", default="",
                    help="comma-separated variant IDs whose tracks to save (with --track-top-n; default: all)")
     p.add_argument("--track-top-n", type=int, default=0, help="also save the tracks of the N highest scores")
+    p.add_argument("--shard", action="store_true",
+                   help="the variants are one shard of a larger table: --track-ids absent from it are fine")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])
     return p
@@ -36,7 +38,7 @@ def main(args: argparse.Namespace) -> None:
     score_variant_file(args.checkpoint, args.fasta, args.variants, args.out, args.groups, args.central_bins,
                        args.batch_size, args.pseudocount, args.device, args.precision, args.rc_ensemble,
                        args.strict_ref, args.save_tracks, [i for i in args.track_ids.split(",") if i],
-                       args.track_top_n)
+                       args.track_top_n, shard=args.shard)
 
 
 if __name__ == "__main__":

@@ -5,25 +5,39 @@ include { REPORT         } from '../modules/local/report'
 
 import groovy.json.JsonOutput
 
-// PREPARE_DATA -> TRAIN_MODEL -> EVALUATE_MODEL; SCORE_VARIANTS -> COMPARE_GROUPS
+// PREPARE_DATA -> TRAIN_MODEL -> EVALUATE_MODEL; VARIANT_ANALYSIS (preflight, shards, background, merge,
+// group comparison). With --checkpoint (score-only): VARIANT_ANALYSIS alone, on the given model.
 workflow STAGEVEP {
     take:
-    samples      // validated samplesheet rows: [meta, bigwig, peaks]
-    stage_order  // track order
+    samples      // validated samplesheet rows: [meta, bigwig, peaks]; [] in score-only runs
+    stage_order  // track order; [] in score-only runs (the checkpoint's tracks)
     fasta        // path
 
     main:
-    def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
-    PREPARE_DATA(samples, stage_order, fasta, blacklist)
-    def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
-    TRAIN_EVALUATE(PREPARE_DATA.out.targets, PREPARE_DATA.out.fasta_fai, pretrained, stage_order)
-    ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
+    ch_versions = Channel.empty()
+    if (params.checkpoint) {
+        // score-only: the trained model brings geometry, tracks and transforms; observed signal from --bigwigs
+        def fai = file("${params.fasta}.fai")
+        ch_fasta = Channel.value([fasta, fai.exists() && !params.fasta.toString().endsWith('.gz') ? fai : []])
+        ch_checkpoint = Channel.value([[id: 'stagevep'], file(params.checkpoint, checkIfExists: true)])
+        ch_bigwigs = Channel.fromList(stageFiles(params.bigwigs))
+    } else {
+        def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
+        PREPARE_DATA(samples, stage_order, fasta, blacklist)
+        def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
+        TRAIN_EVALUATE(PREPARE_DATA.out.targets, PREPARE_DATA.out.fasta_fai, pretrained, stage_order)
+        ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
+        ch_fasta = PREPARE_DATA.out.fasta_fai
+        ch_checkpoint = TRAIN_EVALUATE.out.checkpoint
+        ch_bigwigs = PREPARE_DATA.out.bigwigs
+    }
 
     if (params.variants) {
         def groups = params.groups ? file(params.groups, checkIfExists: true) : []
-        VARIANT_ANALYSIS(TRAIN_EVALUATE.out.checkpoint, file(params.variants, checkIfExists: true), groups,
-            PREPARE_DATA.out.fasta_fai,
-            PREPARE_DATA.out.bigwigs, !params.skip_group_comparison)
+        VARIANT_ANALYSIS(ch_checkpoint, file(params.variants, checkIfExists: true), groups, ch_fasta, ch_bigwigs,
+            !params.skip_group_comparison, params.background_variants,
+            "n=${params.background_variants} seed=${params.seed} central_bins=${params.central_bins} " +
+            "rc=${params.rc_ensemble} precision=${params.precision}")
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }
 
@@ -35,7 +49,7 @@ workflow STAGEVEP {
         .map { f -> [outdirPath(f), f] }
         .toSortedList { a, b -> a[0] <=> b[0] }
     // sorted inputs: a -resume run, whose cached tasks finish in another order, must find the same task hash
-    REPORT(file(params.input), JsonOutput.toJson(params), ch_versions.toSortedList { a, b -> a.toString() <=> b.toString() },
+    REPORT(params.checkpoint ? [] : file(params.input), JsonOutput.toJson(params), ch_versions.toSortedList { a, b -> a.toString() <=> b.toString() },
         ch_report.map { it*.get(0) }, ch_report.map { it*.get(1) })
 
     // one software_versions.yml for the run, one entry per process
@@ -57,4 +71,13 @@ def outdirPath(Path f) {
     def abs = f.toAbsolutePath().normalize()
     return abs.startsWith(work) && work.relativize(abs).nameCount > 2 ?
         work.relativize(abs).subpath(2, work.relativize(abs).nameCount).toString() : f.name
+}
+
+// --bigwigs 'CS13=a.bw,CS14=b.bw' -> [[id: 'CS13'], a.bw], ...
+def stageFiles(String spec) {
+    if (!spec) return []
+    return spec.split(',')*.trim().findAll().collect { item ->
+        def (stage, path) = item.tokenize('=')
+        [[id: stage], file(path, checkIfExists: true)]
+    }
 }

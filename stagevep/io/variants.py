@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 VARIANT_COLUMNS = ["id", "chrom", "pos", "ref", "alt", "group"]
 TSV_REQUIRED = ("chrom", "pos", "ref", "alt")
+VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
 
 
 def read_variants(path: str | Path, groups: str | Path | None = None) -> pd.DataFrame:
@@ -28,8 +29,7 @@ def read_variants(path: str | Path, groups: str | Path | None = None) -> pd.Data
     path = Path(path)
     if not path.exists():
         raise InputError(f"variant file not found: {path}")
-    name = path.name.lower()
-    df = _read_vcf(path) if name.endswith((".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")) else _read_tsv(path)
+    df = _read_vcf(path) if is_vcf_path(path) else _read_tsv(path)
     if df.empty:
         raise InputError(f"variant file {path} contains no variants")
     df["ref"] = df["ref"].str.upper()
@@ -41,6 +41,11 @@ def read_variants(path: str | Path, groups: str | Path | None = None) -> pd.Data
         df["group"] = _apply_groups(df, Path(groups))
     df["group"] = df["group"].fillna("")
     return df[VARIANT_COLUMNS].reset_index(drop=True)
+
+
+def is_vcf_path(path: str | Path) -> bool:
+    """True for names that :func:`read_variants` reads as VCF/BCF (``.vcf``, ``.vcf.gz``, ``.vcf.bgz``, ``.bcf``)."""
+    return Path(path).name.lower().endswith(VCF_SUFFIXES)
 
 
 def unique_ids(ids: pd.Series, path: Path | str = "") -> pd.Series:

@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -17,6 +18,8 @@ from stagevep.io.files import atomic_path
 from stagevep.model.enformer import StageEnformer, build_model, set_pair_attention_pool
 
 REQUIRED_KEYS = ("state_dict", "model_config", "tracks", "geometry", "target_transform")
+#: saved since score-only runs and calibration exist; older checkpoints lack them (see :func:`checkpoint_contigs`)
+GENOME_KEYS = ("genome", "windows")
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, payload: dict[str, Any]) -> None:
@@ -47,9 +50,13 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as err:
         raise InputError(f"cannot read checkpoint {path} (truncated or not a torch file?): {err}") from err
+    if not isinstance(ckpt, dict):
+        raise InputError(f"{path} is not a stagevep checkpoint: it holds a {type(ckpt).__name__}, not the dict "
+                         "that train.py writes (best.pt or last.pt from the train/ folder)")
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
-        raise InputError(f"{path} is not a stagevep checkpoint: it lacks {missing}")
+        raise InputError(f"{path} is not a stagevep checkpoint: it lacks {missing} (use best.pt from the train/ "
+                         "folder of a stagevep run)")
     return ckpt
 
 
@@ -70,3 +77,31 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 def checkpoint_geometry(ckpt: dict[str, Any]) -> Geometry:
     """The :class:`Geometry` stored in a checkpoint."""
     return Geometry(**ckpt["geometry"])
+
+
+def window_centres(windows: pd.DataFrame) -> dict[str, list]:
+    """``{"chrom", "centre", "split"}`` lists of a window table (``chrom``, ``start``, ``end``, ``split``).
+
+    ``centre`` is the 0-based midpoint ``(start + end) // 2`` of each target window, i.e. the peak centre
+    the window was built around. Stored in the checkpoint for calibration backgrounds.
+    """
+    return {"chrom": windows["chrom"].astype(str).tolist(),
+            "centre": ((windows["start"] + windows["end"]) // 2).astype(int).tolist(),
+            "split": windows["split"].astype(str).tolist()}
+
+
+def checkpoint_contigs(ckpt: dict[str, Any]) -> dict[str, int] | None:
+    """Contig name -> length of the genome the model was trained on; None for checkpoints that predate it."""
+    genome = ckpt.get("genome")
+    return {str(k): int(v) for k, v in genome["contigs"].items()} if genome else None
+
+
+def checkpoint_windows(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> pd.DataFrame:
+    """The training windows' peak centres (``chrom``, ``centre``, ``split``) stored in a checkpoint.
+
+    :class:`InputError` for a checkpoint that predates them (retrain, or score without calibration).
+    """
+    if "windows" not in ckpt:
+        raise InputError(f"{path} records no training windows (written by an older stagevep): calibration "
+                         "needs them. Retrain with this version, or score with --background_variants 0.")
+    return pd.DataFrame(ckpt["windows"])

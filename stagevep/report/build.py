@@ -45,6 +45,8 @@ NOT_RUN = "not run"
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 TABLE_SUFFIXES = (".tsv", ".csv")
 MAX_TABLE_ROWS = 50
+#: opens the variants section, before the group statistics
+TOP_VARIANTS = "variants/top_variants.tsv"
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2328;background:#fff}
@@ -170,7 +172,41 @@ def _file_parts(rel: str, path: Path, workdir: Path) -> list[str]:
         wide = frame.pivot_table(index=index, columns="track", values="value", aggfunc="first", sort=False)
         return [f"<h3>{html.escape(rel)}</h3><p class='note'>split: {html.escape(split)}; target space (raw space "
                 "and every figure in the file)</p>", table_html(wide.reset_index())]
+    if rel == TOP_VARIANTS:
+        return _top_variants_parts(rel, frame)
     return [f"<h3>{html.escape(rel)}</h3>", table_html(frame)]
+
+
+def _heat(value: float, scale: float) -> str:
+    """Background colour of a signed effect: blue for a loss, red for a gain, white for none."""
+    if pd.isna(value) or scale <= 0:
+        return "#ffffff"
+    t = min(1.0, abs(float(value)) / scale)
+    fade = round(255 * (1 - 0.75 * t))
+    return f"rgb({fade},{fade},255)" if value < 0 else f"rgb(255,{fade},{fade})"
+
+
+def _top_variants_parts(rel: str, frame: pd.DataFrame) -> list[str]:
+    """The top variants with their per-stage signed effects drawn as a heatmap (shared colour scale)."""
+    effects = [c for c in frame.columns if c.endswith("_delta_signal")]
+    scale = float(frame[effects].abs().max().max()) if effects and len(frame) else 0.0
+    head = "".join(f"<th>{html.escape(c.removesuffix('_delta_signal'))}</th>" if c in effects
+                   else f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for c, v in zip(frame.columns, row, strict=True):
+            if c in effects:
+                text = "NA" if pd.isna(v) else f"{v:.3g}"
+                cells.append(f'<td class="num" style="background:{_heat(v, scale)}">{text}</td>')
+            else:
+                cells.append(_cell(v))
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    note = ("<p class='note'>the highest-scoring variants; stage columns: signed change of predicted signal "
+            "(alt - ref over the central bins; blue a loss, red a gain, one colour scale for the table); "
+            "score_pct and pvalue place the score in the model's background of random SNVs</p>")
+    return [f"<h3>{html.escape(rel)}: top variants</h3>", note,
+            f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>']
 
 
 def _training_parts(rel: str, metrics: pd.DataFrame, workdir: Path) -> list[str]:
@@ -278,7 +314,7 @@ def render_report(
     sections["versions"].parts += _versions_parts(versions or {})
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)  # the training-curves PNG, embedded and then discarded
-        for rel in sorted(files, key=lambda r: (PurePosixPath(r).suffix.lower() in IMAGE_TYPES, r)):
+        for rel in sorted(files, key=lambda r: (r != TOP_VARIANTS, PurePosixPath(r).suffix.lower() in IMAGE_TYPES, r)):
             sid = section_of(rel)
             if sid is None:
                 log.warning("left out of the report: %s (not below prepare/, train/, evaluate/ or variants/)", rel)
@@ -286,7 +322,7 @@ def render_report(
             sections[sid].parts += _file_parts(rel, files[rel], scratch)
     if sections["variants"].parts and "variants/group_stats.tsv" not in files:
         sections["variants"].parts.insert(
-            0, f'<p class="not-run">group comparison {NOT_RUN} (no variants/group_stats.tsv)</p>')
+            3 if TOP_VARIANTS in files else 0, f'<p class="not-run">group comparison {NOT_RUN} (no variants/group_stats.tsv)</p>')
     nav = "".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     body = "\n".join(sections[sid].render() for sid, _ in SECTIONS)
     return (

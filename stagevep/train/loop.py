@@ -33,8 +33,9 @@ from stagevep import __version__
 from stagevep.data.dataset import WindowDataset
 from stagevep.errors import InputError
 from stagevep.evaluate.metrics import seed_metric
+from stagevep.io.genome import fasta_lengths
 from stagevep.io.hdf5 import read_targets
-from stagevep.model.checkpoint import read_checkpoint, save_checkpoint
+from stagevep.model.checkpoint import read_checkpoint, save_checkpoint, window_centres
 from stagevep.model.enformer import (
     apply_finetune_policy,
     build_model,
@@ -278,6 +279,10 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
         "geometry": geometry.to_dict(),
         "target_transform": {k: data.attrs.get(k) for k in ("transform", "clip_percentile", "clip_scope")},
         "train_config": resolved,
+        # what score-only runs need without the training data: the genome's contigs (preflight) and the
+        # windows' centres (background variants for calibration)
+        "genome": {"fasta": Path(cfg.fasta).name, "contigs": fasta_lengths(cfg.fasta)},
+        "windows": window_centres(data.windows),
     }
 
     step, epoch, pos, best_loss, bad = 0, 0, 0, math.inf, 0

@@ -19,12 +19,19 @@ log = logging.getLogger(__name__)
 
 
 def stage_bigwigs(paths: list[str | Path], tracks: list[str]) -> dict[str, Path]:
-    """Map each model track to its averaged bigWig, by file name ``<stage>.mean.bw`` (or ``<stage>.bw``)."""
+    """Map each model track to its bigWig: ``STAGE=FILE`` items, or files named ``<stage>.mean.bw``
+    (or ``<stage>.bw``)."""
     found = {}
-    for p in map(Path, paths):
-        stage = re.sub(r"(\.mean)?\.(bw|bigwig)$", "", p.name, flags=re.IGNORECASE)
+    for item in map(str, paths):
+        stage, sep, name = item.partition("=")
+        p = Path(name if sep else item)
+        if not sep:
+            stage = re.sub(r"(\.mean)?\.(bw|bigwig)$", "", p.name, flags=re.IGNORECASE)
         if stage not in tracks:
-            raise InputError(f"bigWig {p} does not name a model track (expected <stage>.mean.bw, stages {tracks})")
+            raise InputError(f"bigWig {p} does not name a model track (give STAGE=FILE or name it "
+                             f"<stage>.mean.bw; the model's stages are {tracks})")
+        if stage in found:
+            raise InputError(f"two bigWigs for stage {stage}: {found[stage]} and {p}")
         found[stage] = p
     return found
 

@@ -147,16 +147,23 @@ def variant_context_start(pos: int, context_length: int) -> int:
 def pair_batches(
     fa: pyfaidx.Fasta, variants: pd.DataFrame, rows: np.ndarray, context_length: int, batch_size: int
 ) -> Iterator[torch.Tensor]:
-    """One-hot ``(2 * b, context_length, 4)`` batches: ref of ``rows[i]`` at ``2i``, its alt at ``2i + 1``."""
+    """One-hot ``(2 * batch_size, context_length, 4)`` batches: ref of ``rows[i]`` at ``2i``, its alt at ``2i + 1``.
+
+    The last batch is padded to the full size with copies of its last pair (their predictions are to be
+    dropped: ``2 * len(rows)`` rows of output are real). Every variant thus goes through the model in a
+    batch of the same shape, and its scores do not depend on which variants share its batch: on the CPU
+    they are bitwise the same whether a table is scored whole or in shards.
+    """
     centre = context_length // 2
     for i in range(0, len(rows), batch_size):
         chunk = rows[i:i + batch_size]
-        x = np.empty((2 * len(chunk), context_length, 4), dtype=np.float32)
+        x = np.empty((2 * batch_size, context_length, 4), dtype=np.float32)
         for k, j in enumerate(chunk):
             start = variant_context_start(variants.at[j, "pos"], context_length)
             x[2 * k] = one_hot(fetch_padded(fa, variants.at[j, "chrom"], start, start + context_length))
             x[2 * k + 1] = x[2 * k]
             x[2 * k + 1, centre] = one_hot(variants.at[j, "alt"])[0]
+        x[2 * len(chunk):] = np.tile(x[2 * len(chunk) - 2:2 * len(chunk)], (batch_size - len(chunk), 1, 1))
         yield torch.from_numpy(x)
 
 
@@ -240,7 +247,8 @@ def score_with_model(
         rows = ok[c * CHUNK_VARIANTS:(c + 1) * CHUNK_VARIANTS]
         desc = "variants" if n_chunks == 1 else f"variants (part {c + 1}/{n_chunks})"
         pred = predict_batches(runner, pair_batches(fa, out, rows, geometry.context_length, batch_size), device,
-                               precision, total=-(-len(rows) // batch_size), desc=desc, rc_average=rc_ensemble)
+                               precision, total=-(-len(rows) // batch_size), desc=desc,
+                               rc_average=rc_ensemble)[:2 * len(rows)]
         summary = variant_scores(pred[0::2], pred[1::2], central_bins, pseudocount, transform)
         for k in SCORE_SUFFIXES:
             scores[k][rows] = summary[k]
@@ -334,6 +342,8 @@ def score_variant_file(
     save_tracks: str | Path | None = None,
     track_ids: list[str] | None = None,
     track_top_n: int = 0,
+    *,
+    shard: bool = False,
 ) -> pd.DataFrame:
     """File-level scoring: read the variant table, write ``scores.tsv`` and ``scores.parquet``.
 
@@ -341,10 +351,12 @@ def score_variant_file(
     ``save_tracks`` the per-bin ref/alt predictions go to that HDF5 file (see
     :func:`write_tracks`): for every scored variant, or, when ``track_ids`` or
     ``track_top_n`` is given, only for those IDs and the ``track_top_n`` highest scores.
+    With ``shard`` the table is one shard of a larger one (:mod:`stagevep.variants.shards`):
+    ``track_ids`` it does not hold are left to the other shards.
     """
     table = read_variants(variants, groups)
     unknown = sorted(set(track_ids or []) - set(table["id"]))
-    if unknown:
+    if unknown and not shard:
         raise InputError(f"variant ID(s) to plot not found in {variants}: {unknown[:5]}")
     dev = resolve_device(device)
     model, ckpt = load_checkpoint(checkpoint, dev)

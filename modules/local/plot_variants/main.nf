@@ -5,7 +5,7 @@ process PLOT_VARIANTS {
 
     input:
     tuple val(meta), path(scores), path(tracks)
-    path bigwigs  // averaged <stage>.mean.bw, for the observed-signal row
+    tuple val(stages), path(bigwigs, stageAs: 'bigwigs/*/*')  // observed signal per stage: names, bigWigs
 
     output:
     path 'variants/plots/variant_*', emit: plots, optional: true, topic: report
@@ -13,7 +13,8 @@ process PLOT_VARIANTS {
 
     script:
     def args = task.ext.args ?: ''
-    def bw_arg = bigwigs ? "--bigwigs ${bigwigs}" : ''
+    def bw_list = bigwigs instanceof List ? bigwigs : (bigwigs ? [bigwigs] : [])
+    def bw_arg = bw_list ? "--bigwigs " + [stages, bw_list].transpose().collect { s, f -> "${s}=${f}" }.join(' ') : ''
     """
     plot_variants.py --scores ${scores} --tracks ${tracks} --out-dir variants/plots ${bw_arg} ${args}
     software_versions.py --process ${task.process} > versions.yml

@@ -32,7 +32,7 @@ def reportCommand(samplesheet, params_json, versions, relpaths, outputs, process
     cat <<'END_OF_PARAMS' > params.json
     ${params_json}
     END_OF_PARAMS
-    make_report.py --output report/report.html --samplesheet ${samplesheet} --params params.json \\
+    make_report.py --output report/report.html ${samplesheet ? "--samplesheet ${samplesheet}" : ''} --params params.json \\
         --nextflow-version ${workflow.nextflow.version} --versions ${versions_args} ${file_args}
     software_versions.py --process ${process_name} > versions.yml
     """

@@ -87,6 +87,19 @@ def validateParameters(params, schema_path) {
     if (params.pretrained_weights && params.pretrained_weights != 'none' && !file(params.pretrained_weights.toString()).exists()) {
         errors << "--pretrained_weights: not found: ${params.pretrained_weights} (a local copy of the official Enformer weights, or 'none')"
     }
+    // the two modes: train from a samplesheet, or score with a trained model
+    if (params.checkpoint && params.input) {
+        log.warn "--checkpoint given: a score-only run, the samplesheet ${params.input} is not read (observed signal " +
+            "for the variant panels comes from --bigwigs STAGE=FILE,...)"
+    } else if (!params.checkpoint && !params.input) {
+        errors << "missing required parameter --input: ${defs.input.description} (or --checkpoint best.pt to score variants with a trained model)"
+    }
+    if (params.checkpoint && !params.variants) {
+        errors << "--checkpoint needs --variants: a score-only run scores a VCF or TSV of variants"
+    }
+    if (params.bigwigs && !params.checkpoint) {
+        errors << "--bigwigs is for score-only runs (--checkpoint); training runs take the bigWigs from the samplesheet"
+    }
     if (errors) {
         error("Invalid parameters:\n  * " + errors.join('\n  * '))
     }
@@ -94,7 +107,8 @@ def validateParameters(params, schema_path) {
 
 def helpMessage(schema_path) {
     def schema = new JsonSlurper().parse(new File(schema_path.toString()))
-    def lines = ["", "Usage: nextflow run main.nf --input samplesheet.csv --fasta genome.fa --outdir results [options]", ""]
+    def lines = ["", "Usage: nextflow run main.nf --input samplesheet.csv --fasta genome.fa --outdir results [options]",
+                 "       nextflow run main.nf --checkpoint best.pt --fasta genome.fa --variants variants.vcf.gz --outdir results [options]", ""]
     (schema.'$defs' ?: [:]).each { _group, group ->
         lines << "${group.title}:"
         group.properties.each { name, spec ->

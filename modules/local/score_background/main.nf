@@ -1,0 +1,28 @@
+// The calibration background of one model: scored once, then found in storeDir (conf/modules.config) by every
+// later run with the same checkpoint and scoring settings (meta.key names them).
+process SCORE_BACKGROUND {
+    tag "${meta.key}"
+    label 'process_gpu'
+    container "stagevep:${workflow.manifest.version}"
+
+    input:
+    tuple val(meta), path(checkpoint)
+    tuple path(fasta), path(fai)
+
+    output:
+    tuple val(meta), path("background_${meta.key}.parquet"), path("background_${meta.key}.json"), emit: background
+    path 'versions.yml', emit: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    score_background.py --checkpoint ${checkpoint} --fasta ${fasta} --out background_${meta.key}.parquet ${args}
+    software_versions.py --process ${task.process} > versions.yml
+    """
+
+    stub:
+    """
+    touch background_${meta.key}.parquet background_${meta.key}.json
+    software_versions.py --process ${task.process} > versions.yml
+    """
+}
