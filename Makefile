@@ -8,11 +8,11 @@ NXF_DIR := .nextflow-dist
 DEMO_OUT ?= results/demo
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: all setup venv bedtools chromium nextflow demo test test-unit lint synthetic container clean
+.PHONY: all setup venv bedtools bcftools chromium nextflow demo test test-unit lint synthetic container clean
 
 all: setup
 
-setup: venv bedtools nextflow
+setup: venv bedtools bcftools nextflow
 
 # Python environment with the package (editable) and its test dependencies, at the container's pinned versions.
 venv: $(BIN)/.installed
@@ -28,6 +28,13 @@ bedtools:
 	  echo "installing bedtools from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bedtools; }
+
+# bcftools (the annotated-VCF tests read scores.vcf.gz with it) from Debian when it is missing.
+bcftools:
+	@command -v bcftools >/dev/null || { \
+	  echo "installing bcftools from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bcftools; }
 
 # Headless Chromium (Debian) for the report test, when no Chromium is on the PATH.
 chromium:

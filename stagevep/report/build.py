@@ -321,8 +321,8 @@ def render_report(
                 continue
             sections[sid].parts += _file_parts(rel, files[rel], scratch)
     if sections["variants"].parts and "variants/group_stats.tsv" not in files:
-        sections["variants"].parts.insert(
-            3 if TOP_VARIANTS in files else 0, f'<p class="not-run">group comparison {NOT_RUN} (no variants/group_stats.tsv)</p>')
+        note = f'<p class="not-run">group comparison {NOT_RUN} (no variants/group_stats.tsv)</p>'
+        sections["variants"].parts.insert(3 if TOP_VARIANTS in files else 0, note)
     nav = "".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     body = "\n".join(sections[sid].render() for sid, _ in SECTIONS)
     return (

@@ -118,30 +118,42 @@ def _sorted_order(chroms: list[str], positions: list[int]) -> np.ndarray | None:
 
 def _annotate_vcf(scores: pd.DataFrame, source: Path, tmp: Path, fields: list, contigs: Mapping[str, int],
                   model_info: Mapping[str, Any]) -> None:
-    with pysam.VariantFile(str(source)) as vin:
-        header = _header(vin.header, fields, contigs, model_info)
-        records, k = [], 0
-        for rec in vin:
-            n_alt = len(rec.alts or ("."))
-            rows = scores.iloc[k:k + n_alt]
-            alts = [a.upper() for a in (rec.alts or (".",))]
-            if len(rows) != n_alt or list(rows["alt"]) != alts or int(rows["pos"].iloc[0]) != rec.pos:
-                raise InputError(f"{source}: record {rec.chrom}:{rec.pos} does not match scores row {k + 1}: the "
-                                 "scores must come from this file, unfiltered and in order")
-            rec.translate(header)
-            for name, kind, _, column in fields if rec.alts else ():  # a record without ALT gets no values
-                rec.info[name] = _values(rows, column, kind)
-            records.append(rec)
-            k += n_alt
-    if k != len(scores):
-        raise InputError(f"{source} has {k} ALT alleles but the scores have {len(scores)} rows")
-    order = _sorted_order([r.chrom for r in records], [r.pos for r in records])
+    plain = tmp.with_name(tmp.name + ".vcf")
+    try:
+        with pysam.VariantFile(str(source)) as vin:
+            header = _header(vin.header, fields, contigs, model_info)
+            with pysam.VariantFile(str(plain), "w", header=header) as vout:
+                k = 0
+                for rec in vin:
+                    n_alt = len(rec.alts or ("."))
+                    rows = scores.iloc[k:k + n_alt]
+                    alts = [a.upper() for a in (rec.alts or (".",))]
+                    if len(rows) != n_alt or list(rows["alt"]) != alts or int(rows["pos"].iloc[0]) != rec.pos:
+                        raise InputError(f"{source}: record {rec.chrom}:{rec.pos} does not match scores row {k + 1}: "
+                                         "the scores must come from this file, unfiltered and in order")
+                    rec.translate(vout.header)
+                    for name, kind, _, column in fields if rec.alts else ():  # no ALT: no values
+                        rec.info[name] = _values(rows, column, kind)
+                    vout.write(rec)
+                    k += n_alt
+        if k != len(scores):
+            raise InputError(f"{source} has {k} ALT alleles but the scores have {len(scores)} rows")
+        _compress_sorted(plain, tmp, source)
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _compress_sorted(plain: Path, out: Path, source: str | Path) -> None:
+    """bgzip ``plain`` (a VCF text) into ``out``, sorting its records first when tabix could not index them."""
+    lines = plain.read_text().splitlines(keepends=True)
+    body = [ln for ln in lines if not ln.startswith("#")]
+    fields = [ln.split("\t", 2) for ln in body]
+    order = _sorted_order([f[0] for f in fields], [int(f[1]) for f in fields])
     if order is not None:
         log.warning("%s is not sorted by position: scores.vcf.gz is written sorted (tabix needs it)", source)
-        records = [records[i] for i in order]
-    with pysam.VariantFile(str(tmp), "wz", header=header) as vout:
-        for rec in records:
-            vout.write(rec)
+        header = [ln for ln in lines if ln.startswith("#")]
+        plain.write_text("".join(header + [body[i] for i in order]))
+    pysam.tabix_compress(str(plain), str(out), force=True)
 
 
 def _table_vcf(scores: pd.DataFrame, tmp: Path, fields: list, contigs: Mapping[str, int],
@@ -150,17 +162,19 @@ def _table_vcf(scores: pd.DataFrame, tmp: Path, fields: list, contigs: Mapping[s
     for chrom in dict.fromkeys(scores["chrom"].astype(str)):
         if chrom not in header.contigs:
             header.contigs.add(chrom)
-    order = _sorted_order(scores["chrom"].astype(str).tolist(), scores["pos"].astype(int).tolist())
-    if order is not None:
-        log.warning("the variant table is not sorted by position: scores.vcf.gz is written sorted (tabix needs it)")
-    rows = scores if order is None else scores.iloc[order]
-    with pysam.VariantFile(str(tmp), "wz", header=header) as vout:
-        for i in range(len(rows)):
-            row = rows.iloc[i:i + 1]
-            alt = str(row["alt"].iloc[0])
-            ref = str(row["ref"].iloc[0]) or "N"
-            rec = vout.new_record(contig=str(row["chrom"].iloc[0]), start=int(row["pos"].iloc[0]) - 1,
-                                  alleles=(ref, alt) if alt not in ("", ".") else (ref,), id=str(row["id"].iloc[0]))
-            for name, kind, _, column in fields if len(rec.alleles) > 1 else ():
-                rec.info[name] = _values(row, column, kind)
-            vout.write(rec)
+    plain = tmp.with_name(tmp.name + ".vcf")
+    try:
+        with pysam.VariantFile(str(plain), "w", header=header) as vout:
+            for i in range(len(scores)):
+                row = scores.iloc[i:i + 1]
+                alt = str(row["alt"].iloc[0])
+                ref = str(row["ref"].iloc[0]) or "N"
+                rec = vout.new_record(contig=str(row["chrom"].iloc[0]), start=int(row["pos"].iloc[0]) - 1,
+                                      alleles=(ref, alt) if alt not in ("", ".") else (ref,),
+                                      id=str(row["id"].iloc[0]))
+                for name, kind, _, column in fields if len(rec.alleles) > 1 else ():
+                    rec.info[name] = _values(row, column, kind)
+                vout.write(rec)
+        _compress_sorted(plain, tmp, "the variant table")
+    finally:
+        plain.unlink(missing_ok=True)
