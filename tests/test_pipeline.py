@@ -52,6 +52,10 @@ QC_FILES = [f"prepare/qc/{name}" for name in (
     "windows_per_split.tsv", "windows_per_split.png", "windows_per_split.pdf",
 )]
 
+# conf/test.config: 144 bundled variants in shards of 50, calibrated against 2,000 background SNVs
+SHARD_SIZE = 50
+BACKGROUND_N = 2000
+
 FULL_RUN_TIMEOUT = 1800
 SHORT_RUN_TIMEOUT = 600
 HEX_DIR = re.compile(r"^[0-9a-f]{2}$")
@@ -235,8 +239,12 @@ def test_full_run_completed_every_process(outdir):
     assert (trace["status"] == "COMPLETED").all(), trace[["name", "status"]].to_string()
     ran = {short_name(p) for p in trace["process"]}
     expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
-                "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS", "COMPARE_GROUPS", "PLOT_VARIANTS", "REPORT"}
+                "TRAIN_MODEL", "EVALUATE_MODEL", "PREPARE_VARIANTS", "SCORE_VARIANTS", "SCORE_BACKGROUND",
+                "MERGE_SCORES", "COMPARE_GROUPS", "PLOT_VARIANTS", "REPORT"}
     assert ran == expected
+    n_variants = len(pd.read_csv(TEST_DATA / "variants.tsv", sep="\t"))
+    n_shards = (trace["process"].map(short_name) == "SCORE_VARIANTS").sum()
+    assert n_shards == math.ceil(n_variants / SHARD_SIZE), "SCORE_VARIANTS should run once per shard"
     n_average = (trace["process"].map(short_name) == "AVERAGE_BIGWIGS").sum()
     assert n_average == len(stage_order()), "AVERAGE_BIGWIGS should run once per stage"
 
@@ -502,7 +510,8 @@ def test_fasta_index_is_staged_not_rebuilt(full_run, outdir):
     """Every task that reads the FASTA finds the user's .fai staged beside it (a link), so none re-indexes the
     genome (tens of seconds per task on hg38)."""
     trace = read_trace(trace_files(outdir)[0])
-    readers = {"AVERAGE_BIGWIGS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL", "EVALUATE_MODEL", "SCORE_VARIANTS"}
+    readers = {"AVERAGE_BIGWIGS", "MAKE_WINDOWS", "MAKE_TARGETS", "TRAIN_MODEL", "EVALUATE_MODEL", "PREPARE_VARIANTS",
+               "SCORE_VARIANTS", "SCORE_BACKGROUND"}
     rows = trace[trace["process"].map(short_name).isin(readers)]
     assert set(rows["process"].map(short_name)) == readers
     user_fai = (REPO / "assets" / "test_data" / "genome.fa.fai").resolve()
@@ -513,13 +522,16 @@ def test_fasta_index_is_staged_not_rebuilt(full_run, outdir):
 
 
 def test_resume_caches_every_task(full_run, outdir):
-    n_first = len(read_trace(trace_files(outdir)[0]))
+    first = read_trace(trace_files(outdir)[0])
     proc = run_nextflow(full_run, "-resume")
     assert proc.returncode == 0, "the -resume run failed\n" + describe(proc, full_run)
     traces = trace_files(outdir)
     assert len(traces) >= 2, f"the -resume run wrote no new trace: {traces}"
     trace = read_trace(traces[-1])
-    assert len(trace) == n_first, f"-resume trace lists {len(trace)} tasks, the first run {n_first}"
+    # the background is found in its storeDir (train/background/): Nextflow skips it without a trace row
+    stored = first["process"].map(short_name) == "SCORE_BACKGROUND"
+    assert stored.sum() == 1 and "SCORE_BACKGROUND" not in set(trace["process"].map(short_name)), proc.stdout
+    assert len(trace) == len(first) - 1, f"-resume trace lists {len(trace)} tasks, the first run {len(first)}"
     rerun = trace[trace["status"] != "CACHED"]
     assert rerun.empty, "tasks re-executed on -resume:\n" + rerun[["name", "status"]].to_string()
 
@@ -542,7 +554,8 @@ def test_stub_run_publishes_every_output(tmp_path):
         f"evaluate/plots/scatter_{s}.{ext}" for s in stage_order() for ext in ("png", "pdf")] + [
         f"evaluate/plots/{k}.{ext}" for k in ("window_pearson", "tracks_best", "tracks_median", "tracks_worst")
         for ext in ("png", "pdf")] + [
-        "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv",
+        "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv", "variants/scores.vcf.gz",
+        "variants/scores.vcf.gz.tbi", "variants/top_variants.tsv", "variants/tracks.h5",
         "pipeline_info/software_versions.yml", "report/report.html",
     ]
     missing = [p for p in expected if not (out / p).is_file()]
@@ -1124,3 +1137,175 @@ def test_training_logs_resume_state_and_resolved_config(outdir):
     for key in ("optimizer", "scheduler", "scaler", "rng", "epoch", "position", "best_val_loss"):
         assert key in last, f"last.pt lacks {key!r}: it cannot be resumed"
     assert last["step"] == config["total_steps"]
+
+
+# ---------------------------------------------------------------------------
+# variants at scale: calibration, the annotated VCF, score-only runs in shards
+# ---------------------------------------------------------------------------
+
+
+def test_calibration_bars_on_the_bundled_variants(outdir):
+    """Functional variants sit at the top of the model's background; `far` variants (true effect 0) are
+    spread over it as a random SNV would be (uniform percentiles)."""
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv")
+    pct = scores["score_pct"].astype(float)
+    functional = pct[scores["group"] == "functional"]
+    far = pct[scores["group"] == "far"]
+    assert (functional >= 95).mean() >= 0.9, f"functional percentiles:\n{functional.describe()}"
+    ks = stats.kstest(far / 100, "uniform")
+    assert ks.pvalue > 0.01, f"far percentiles are not uniform (KS p = {ks.pvalue:.3g}):\n{far.describe()}"
+    background = sorted((outdir / "train" / "background").glob("background_*.parquet"))
+    assert len(background) == 1, "the background is kept beside the published checkpoint"
+    bg = pd.read_parquet(background[0])
+    assert len(bg) == BACKGROUND_N and (bg["status"] == "ok").all()
+    # the p-value by hand, within the variant's distance stratum
+    edges = json.loads(background[0].with_suffix(".json").read_text())["distance_edges"]
+    row = scores.iloc[0]
+    k = np.searchsorted(edges, float(row["distance_to_peak"]), side="right") - 1
+    same = bg.loc[bg["stratum"] == k, "score"].to_numpy()
+    assert float(row["pvalue"]) == pytest.approx((1 + (same >= float(row["score"])).sum()) / (1 + len(same)))
+
+
+def test_annotated_vcf_round_trips_through_bcftools_and_pysam(outdir):
+    import pysam
+
+    vcf = outdir / "variants" / "scores.vcf.gz"
+    assert (outdir / "variants" / "scores.vcf.gz.tbi").is_file()
+    view = subprocess.run(["bcftools", "view", "-H", str(vcf)], capture_output=True, text=True, check=False)
+    assert view.returncode == 0, view.stderr
+    variants = pd.read_csv(TEST_DATA / "variants.tsv", sep="\t", dtype=str, keep_default_na=False)
+    body = [line.split("\t") for line in view.stdout.splitlines()]
+    assert sorted((f[2], f[0], int(f[1]), f[3], f[4]) for f in body) == sorted(
+        zip(variants["id"], variants["chrom"], variants["pos"].astype(int), variants["ref"], variants["alt"],
+            strict=True)), "every input ALT allele must appear once, at its input coordinates"
+    scores = read_scores_tsv(outdir / "variants" / "scores.tsv").set_index("id")
+    with pysam.VariantFile(str(vcf)) as vf:
+        model = [str(r) for r in vf.header.records if r.key == "stagevep_model"]
+        for rec in vf:
+            s = scores.loc[rec.id]
+            assert rec.info["SVEP_STATUS"] == (s["status"],)
+            for stage in stage_order():
+                assert rec.info[f"SVEP_DELTA_{stage}"][0] == pytest.approx(float(s[f"{stage}_delta_signal"]),
+                                                                             rel=1e-5, abs=1e-6)
+                assert rec.info[f"SVEP_PCT_{stage}"][0] == pytest.approx(float(s[f"{stage}_pct_abs"]), abs=1e-4)
+    assert len(model) == 1 and "tracks=" + "|".join(stage_order()) in model[0] and "checkpoint_md5=" in model[0]
+
+
+def random_table(path: Path, n: int, seed: int = 0) -> Path:
+    fa = pyfaidx.Fasta(str(TEST_DATA / "genome.fa"))
+    rng = np.random.default_rng(seed)
+    names = list(fa.keys())
+    rows = []
+    while len(rows) < n:
+        chrom = names[rng.integers(len(names))]
+        pos = int(rng.integers(1, len(fa[chrom]) + 1))
+        ref = str(fa[chrom][pos - 1]).upper()
+        if ref in "ACGT":
+            rows.append((f"r{len(rows):05d}", chrom, pos, ref, str(rng.choice([b for b in "ACGT" if b != ref]))))
+    pd.DataFrame(rows, columns=["id", "chrom", "pos", "ref", "alt"]).to_csv(path, sep="\t", index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def score_only(full_run, tmp_path_factory) -> dict[str, Path]:
+    """The test run's best.pt, copied, and 2,000 random SNVs; three score-only runs on them: in shards of 300
+    with shard 7 killed on both attempts (fails), the same with -resume, and one shard of 2,000."""
+    base = tmp_path_factory.mktemp("score_only")
+    model = base / "model"
+    model.mkdir()
+    shutil.copy(full_run / "results" / "train" / "best.pt", model / "best.pt")
+    table = random_table(base / "snvs.tsv", 2000)
+    common = ["--checkpoint", str(model / "best.pt"), "--variants", str(table), "--skip_group_comparison", "true"]
+    sharded = base / "sharded"
+    env = {"STAGEVEP_TEST_KILL_SHARD": "00007", "STAGEVEP_TEST_KILL_ATTEMPTS": "2"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        killed = run_nextflow(sharded, *common, "--variant_shard_size", "300")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    resumed = run_nextflow(sharded, *common, "--variant_shard_size", "300", "-resume")
+    assert resumed.returncode == 0, describe(resumed, sharded)
+    whole = base / "whole"
+    single = run_nextflow(whole, *common, "--variant_shard_size", "2000")
+    assert single.returncode == 0, describe(single, whole)
+    return {"base": base, "model": model, "table": table, "sharded": sharded, "whole": whole,
+            "killed": killed, "single": single}
+
+
+def test_killed_shard_fails_alone_and_resume_reruns_only_it(score_only):
+    killed, sharded = score_only["killed"], score_only["sharded"]
+    assert killed.returncode != 0, describe(killed, sharded)
+    first, second = (read_trace(t) for t in trace_files(sharded / "results")[:2])
+    shards = first[first["process"].map(short_name) == "SCORE_VARIANTS"]
+    dead = shards[shards["tag"].str.endswith(":00007")]
+    assert list(dead["exit"]) == ["137", "137"], "shard 7 must be killed on its first attempt and its retry"
+    done = set(shards.loc[shards["status"] == "COMPLETED", "tag"])
+    again = second[second["process"].map(short_name) == "SCORE_VARIANTS"]
+    executed = set(again.loc[again["status"] != "CACHED", "tag"])
+    assert "stagevep:00007" in executed
+    assert not executed & done, f"completed shards re-ran on -resume: {executed & done}"
+    assert len(again) == 7 and (again["status"].isin(["CACHED", "COMPLETED"])).all()
+
+
+def test_score_only_run_trains_nothing_and_shards_do_not_change_scores(score_only):
+    for launch in (score_only["sharded"], score_only["whole"]):
+        ran = set()
+        for trace in trace_files(launch / "results"):
+            ran |= set(read_trace(trace)["process"].map(short_name))
+        assert not ran & {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS",
+                          "PREPARE_QC", "TRAIN_MODEL", "EVALUATE_MODEL"}, ran
+        assert {"PREPARE_VARIANTS", "SCORE_VARIANTS", "MERGE_SCORES", "REPORT"} <= ran, ran
+    sharded = pd.read_parquet(score_only["sharded"] / "results" / "variants" / "scores.parquet")
+    whole = pd.read_parquet(score_only["whole"] / "results" / "variants" / "scores.parquet")
+    table = pd.read_csv(score_only["table"], sep="\t")
+    assert sharded["id"].tolist() == table["id"].tolist(), "every variant once, in input order"
+    pd.testing.assert_frame_equal(sharded, whole, check_exact=True)
+    # the background was scored once, beside the checkpoint, and the second run found it there
+    stored = list((score_only["model"] / "background").glob("background_*.parquet"))
+    assert len(stored) == 1
+    whole_ran = set(read_trace(trace_files(score_only["whole"] / "results")[-1])["process"].map(short_name))
+    assert "SCORE_BACKGROUND" not in whole_ran
+    report = (score_only["whole"] / "results" / "report" / "report.html").read_text()
+    variants = report[report.index('<section id="variants">'):report.index('<section id="versions">')]
+    assert "top_variants.tsv: top variants" in variants
+
+
+SCORE_ONLY_BAD = {
+    "shard_size_zero": (lambda tmp, model: ["--variant_shard_size", "0"], ["variant_shard_size must be >= 1"], False),
+    "not_a_checkpoint": (lambda tmp, model: ["--checkpoint", str(_text_file(tmp / "model.pt"))],
+                         ["is not a stagevep checkpoint", "model.pt"], True),
+    "contigs_absent": (lambda tmp, model: ["--variants", str(_renamed_contigs(tmp / "v.tsv"))],
+                       ["shares no contig name with the FASTA"], True),
+}
+
+
+def _text_file(path: Path) -> Path:
+    import torch
+
+    torch.save({"weights": torch.zeros(2)}, path)
+    return path
+
+
+def _renamed_contigs(path: Path) -> Path:
+    table = pd.read_csv(TEST_DATA / "variants.tsv", sep="\t")
+    table["chrom"] = "scaffold_" + table["chrom"]
+    table.to_csv(path, sep="\t", index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", list(SCORE_ONLY_BAD))
+def test_score_only_bad_input_fails_before_any_scoring_task(score_only, tmp_path, case):
+    make_args, needles, runs_preflight = SCORE_ONLY_BAD[case]
+    common = ["--checkpoint", str(score_only["model"] / "best.pt"), "--variants", str(score_only["table"])]
+    launch = tmp_path / "launch"
+    proc = run_nextflow(launch, *common, *make_args(tmp_path, score_only["model"]))
+    detail = describe(proc, launch)
+    assert proc.returncode != 0, detail
+    for needle in needles:
+        assert needle in proc.stdout, f"{needle!r} not in the output\n{detail}"
+    ran = set()
+    for trace in trace_files(launch / "results"):
+        ran |= set(read_trace(trace)["process"].map(short_name))
+    assert ran == ({"PREPARE_VARIANTS"} if runs_preflight else set()), f"{ran}\n{detail}"
