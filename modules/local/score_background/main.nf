@@ -11,18 +11,19 @@ process SCORE_BACKGROUND {
 
     output:
     tuple val(meta), path("background_${meta.key}.parquet"), path("background_${meta.key}.json"), emit: background
-    path 'versions.yml', emit: versions
+    // kept with the background it describes (storeDir keeps every output): the tools that scored it
+    path "background_${meta.key}.versions.yml", emit: versions
 
     script:
     def args = task.ext.args ?: ''
     """
     score_background.py --checkpoint ${checkpoint} --fasta ${fasta} --out background_${meta.key}.parquet ${args}
-    software_versions.py --process ${task.process} > versions.yml
+    software_versions.py --process ${task.process} > background_${meta.key}.versions.yml
     """
 
     stub:
     """
     touch background_${meta.key}.parquet background_${meta.key}.json
-    software_versions.py --process ${task.process} > versions.yml
+    software_versions.py --process ${task.process} > background_${meta.key}.versions.yml
     """
 }
