@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track-ids", default="",
                    help="comma-separated variant IDs whose tracks to save (with --track-top-n; default: all)")
     p.add_argument("--track-top-n", type=int, default=0, help="also save the tracks of the N highest scores")
+    p.add_argument("--max-indel-length", type=int, default=50,
+                   help="score indels that add or remove up to this many bases (longer: status indel_too_long)")
+    p.add_argument("--indel-alignment", default="shift", choices=["shift", "shift_mask", "none"],
+                   help="how alternate predictions of indels are put back on reference bins (docs/usage.md)")
     p.add_argument("--shard", action="store_true",
                    help="the variants are one shard of a larger table: --track-ids absent from it are fine")
     p.add_argument("--device", default="auto")
@@ -38,7 +42,8 @@ def main(args: argparse.Namespace) -> None:
     score_variant_file(args.checkpoint, args.fasta, args.variants, args.out, args.groups, args.central_bins,
                        args.batch_size, args.pseudocount, args.device, args.precision, args.rc_ensemble,
                        args.strict_ref, args.save_tracks, [i for i in args.track_ids.split(",") if i],
-                       args.track_top_n, shard=args.shard)
+                       args.track_top_n, shard=args.shard, max_indel_length=args.max_indel_length,
+                       indel_alignment=args.indel_alignment)
 
 
 if __name__ == "__main__":

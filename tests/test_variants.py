@@ -84,7 +84,8 @@ def test_bad_tables(tmp_path):
 
 @pytest.mark.parametrize(
     ("ref", "alt", "status"),
-    [("A", "G", "ok"), ("A", "AT", "indel_unsupported"), ("AC", "A", "indel_unsupported"),
+    [("A", "G", "ok"), ("A", "AT", "ok"), ("AC", "A", "ok"), ("AC", "GT", "ok"), ("A", "A" + "C" * 50, "ok"),
+     ("A", "A" + "C" * 51, "indel_too_long"), ("A" + "C" * 51, "A", "indel_too_long"),
      ("A", "<DEL>", "unsupported_allele"), ("A", "*", "unsupported_allele"), ("A", ".", "unsupported_allele"),
      ("A", "N", "unsupported_allele"), ("A", "A", "unsupported_allele"), ("A", "", "unsupported_allele")],
 )
@@ -181,7 +182,7 @@ def test_bad_inputs_each_get_a_status_and_the_rest_are_scored(tmp_path, test_dat
         ["chr1", g0.pos, wrong, "A", "mismatch", ""],
         ["chr99", "10", "A", "C", "nochrom", ""],
         ["chrY", str(len(fa["chrY"]) + 1), "A", "C", "beyond_end", ""],
-        ["chr1", "10", "A", "AT", "indel", ""],
+        ["chr1", "10", "A", "A" + "T" * 60, "indel", ""],
         ["chr1", "10", "A", "*", "star", ""],
         ["chr1", "10", "A", ".", "dot", ""],
         ["chr1", "10", "A", "<DEL>", "symbolic", ""],
@@ -195,7 +196,7 @@ def test_bad_inputs_each_get_a_status_and_the_rest_are_scored(tmp_path, test_dat
     assert scores["id"].tolist() == [*good["id"], "mismatch", "nochrom", "beyond_end", "indel", "star", "dot",
                                      "symbolic", "lowercase", f"{g0.id}#2"]
     assert scores["status"].tolist() == ["ok"] * 3 + [
-        "ref_mismatch", "unknown_contig", "out_of_bounds", "indel_unsupported", "unsupported_allele",
+        "ref_mismatch", "unknown_contig", "out_of_bounds", "indel_too_long", "unsupported_allele",
         "unsupported_allele", "unsupported_allele", "ok", "ok"]
     assert scores.loc[scores["status"] != "ok", ["CS13_delta_sum", "CS20_abs_log2fc", "score"]].isna().all().all()
     alone = score_variant_file(tiny_checkpoint, test_data / "genome.fa", few_variants,

@@ -12,12 +12,15 @@ bases with the first REF base at index ``c = context_length // 2``. With ``d = l
 
 ``--indel_alignment`` (:func:`realign`) decides what the alternate prediction is, in reference bins:
 
-- ``shift`` (default): bins wholly left of the variant come from the left-anchored prediction, bins wholly
-  right of the REF allele from the right-anchored one, so every bin compares the same genomic sequence at
-  the same place in both alleles; the bins that overlap the REF allele ``[pos, pos + len(REF))`` (the
+- ``shift`` (default): bins that start at or after the end of the REF allele come from the right-anchored
+  prediction, every other bin from the left-anchored one. Right of the variant each bin then compares the
+  same genomic sequence at the same place in both alleles; left of it too; the bins overlapping REF
+  compare the reference with the sequence the alternate allele puts there. For a model that reads only
+  nearby sequence this is exact: an indel the model cannot see gives zero change, and a deletion of a
+  motif copy loses that copy's signal. Three forward passes per variant (ref and two alts).
+- ``shift_mask``: as ``shift``, but the bins that overlap the REF allele ``[pos, pos + len(REF))`` (the
   anchor base and the deleted bases, or the insertion point) are masked and left out of every summary, in
-  ref and alt alike. For a model that reads only nearby sequence this is exact: a deletion the model
-  cannot see gives zero change. Three forward passes per variant (ref and two alts).
+  ref and alt alike: only the bins whose sequence the indel leaves intact are compared.
 - ``none``: the left-anchored prediction as it comes out of the model, compared bin by bin with no mask:
   right of the variant each bin then compares sequence shifted by ``d`` bases. Two passes.
 
@@ -32,7 +35,7 @@ import pyfaidx
 
 from stagevep.io.genome import fetch_padded
 
-ALIGNMENTS = ("shift", "none")
+ALIGNMENTS = ("shift", "shift_mask", "none")
 
 
 def left_normalize(fa: pyfaidx.Fasta, chrom: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
@@ -85,7 +88,7 @@ def realign(left: np.ndarray, right: np.ndarray | None, n_ref: int, n_alt: int, 
     """The alternate prediction in reference bins, ``(n_bins, n_tracks)`` float64, masked bins NaN.
 
     ``left`` and ``right`` are the predictions ``(n_bins, n_tracks)`` of the left- and right-anchored
-    alternate windows (``right`` is only read by ``shift`` for length-changing variants); bin ``b``
+    alternate windows (``right`` is only read by the shift rules, for length-changing variants); bin ``b``
     covers input bases ``[flank + b * bin_size, flank + (b + 1) * bin_size)``; REF starts at ``centre``.
     """
     if alignment not in ALIGNMENTS:
@@ -98,5 +101,6 @@ def realign(left: np.ndarray, right: np.ndarray | None, n_ref: int, n_alt: int, 
     starts = flank + bin_size * np.arange(left.shape[0])
     past = starts >= centre + n_ref
     out[past] = right[past]
-    out[masked_bins(left.shape[0], flank, bin_size, centre, n_ref)] = np.nan
+    if alignment == "shift_mask":
+        out[masked_bins(left.shape[0], flank, bin_size, centre, n_ref)] = np.nan
     return out

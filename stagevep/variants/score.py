@@ -25,6 +25,7 @@ from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.enformer import SNVPairs, StageEnformer, unwrap
 from stagevep.model.predict import predict_batches, resolve_device
+from stagevep.variants.indels import ALIGNMENTS, indel_windows, left_normalize, realign
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ SCORE_SUFFIXES = ("delta_sum", "abs_log2fc", "max_delta", "delta_signal")
 EFFECT_COLUMNS = ("effect", "effect_stage", "effect_specificity")
 ACGT = frozenset("ACGT")
 #: every status a variant can get, in the order they are checked
-STATUSES = ("ok", "unknown_contig", "out_of_bounds", "unsupported_allele", "indel_unsupported", "ref_mismatch")
+STATUSES = ("ok", "unknown_contig", "out_of_bounds", "unsupported_allele", "indel_too_long", "ref_mismatch")
+#: the longest indel scored by default (``--max-indel-length``): bases added or removed
+MAX_INDEL_LENGTH = 50
 #: ok variants predicted per call of predict_batches (bounds memory: chunk x 2 x n_bins x n_tracks floats)
 CHUNK_VARIANTS = 2048
 
@@ -56,18 +59,35 @@ def variant_scores(
     ``|log2((alt + pc) / (ref + pc))|``), ``max_delta`` (the signed alt - ref at the bin of largest
     ``|alt - ref|``) and ``delta_signal`` (the sum of alt - ref after both are taken back to the
     signal's own units with ``transform``: ``expm1`` for ``log1p`` targets; signal x bp).
+
+    NaN bins in ``alt`` (bins an indel occupies, :func:`~stagevep.variants.indels.realign`) are left
+    out of every summary, in ref and alt alike; a variant whose central bins are all masked gets NaN.
     """
     sl = central_slice(ref.shape[1], central_bins)
     r = ref[:, sl].astype(np.float64)
     a = alt[:, sl].astype(np.float64)
     delta = a - r
-    idx = np.abs(delta).argmax(axis=1)
-    return {
-        "delta_sum": delta.sum(axis=1),
-        "abs_log2fc": np.abs(np.log2((a + pseudocount) / (r + pseudocount))).mean(axis=1),
+    if not np.isnan(a).any():
+        idx = np.abs(delta).argmax(axis=1)
+        return {
+            "delta_sum": delta.sum(axis=1),
+            "abs_log2fc": np.abs(np.log2((a + pseudocount) / (r + pseudocount))).mean(axis=1),
+            "max_delta": np.take_along_axis(delta, idx[:, None, :], axis=1)[:, 0, :],
+            "delta_signal": (to_raw(a, transform) - to_raw(r, transform)).sum(axis=1),
+        }
+    known = ~np.isnan(delta)
+    empty = ~known.any(axis=1)
+    with np.errstate(invalid="ignore"):
+        idx = np.where(known, np.abs(delta), -1.0).argmax(axis=1)
+        lfc = np.abs(np.log2((a + pseudocount) / (r + pseudocount)))
+        mean_lfc = np.where(known, lfc, 0.0).sum(axis=1) / known.sum(axis=1)
+    out = {
+        "delta_sum": np.where(known, delta, 0.0).sum(axis=1),
+        "abs_log2fc": mean_lfc,
         "max_delta": np.take_along_axis(delta, idx[:, None, :], axis=1)[:, 0, :],
-        "delta_signal": (to_raw(a, transform) - to_raw(r, transform)).sum(axis=1),
+        "delta_signal": np.where(known, to_raw(a, transform) - to_raw(r, transform), 0.0).sum(axis=1),
     }
+    return {k: np.where(empty, np.nan, v) for k, v in out.items()}
 
 
 def effect_summary(delta: np.ndarray, tracks: list[str]) -> dict[str, np.ndarray]:
@@ -93,37 +113,37 @@ def effect_summary(delta: np.ndarray, tracks: list[str]) -> dict[str, np.ndarray
     return {"effect": effect, "effect_stage": stage, "effect_specificity": spec}
 
 
-def allele_status(ref: str, alt: str) -> str:
-    """``ok`` when REF and ALT are single, different A/C/G/T bases; else the reason.
+def allele_status(ref: str, alt: str, max_indel_length: int = MAX_INDEL_LENGTH) -> str:
+    """``ok`` when REF and ALT are different A/C/G/T alleles that can be scored; else the reason.
 
-    ``indel_unsupported`` for A/C/G/T alleles of other lengths; ``unsupported_allele``
-    for anything else (``*``, ``.``, symbolic ``<DEL>``, IUPAC codes, ``N``, REF == ALT).
+    SNVs, multi-base substitutions and indels are scored; ``indel_too_long`` when an indel adds or
+    removes more than ``max_indel_length`` bases; ``unsupported_allele`` for anything else (``*``,
+    ``.``, symbolic ``<DEL>``, breakends, IUPAC codes, ``N``, REF == ALT).
     """
-    if not ref or not alt or not (set(ref) | set(alt)) <= ACGT:
+    if not ref or not alt or not (set(ref) | set(alt)) <= ACGT or ref == alt:
         return "unsupported_allele"
-    if len(ref) != 1 or len(alt) != 1:
-        return "indel_unsupported"
-    return "unsupported_allele" if ref == alt else "ok"
+    return "indel_too_long" if abs(len(ref) - len(alt)) > max_indel_length else "ok"
 
 
-def variant_status(fa: pyfaidx.Fasta, chrom: str, pos: int, ref: str, alt: str) -> str:
+def variant_status(fa: pyfaidx.Fasta, chrom: str, pos: int, ref: str, alt: str,
+                   max_indel_length: int = MAX_INDEL_LENGTH) -> str:
     """Status of one variant (see :data:`STATUSES`); ``pos`` is 1-based, alleles upper-case.
 
-    REF is compared with the FASTA case-insensitively (soft-masked genomes).
+    REF is compared with the FASTA over its whole length, case-insensitively (soft-masked genomes).
     """
     if chrom not in fa:
         return "unknown_contig"
-    if not 1 <= pos <= len(fa[chrom]):
+    if not 1 <= pos <= len(fa[chrom]) or pos - 1 + len(ref) > len(fa[chrom]):
         return "out_of_bounds"
-    status = allele_status(ref, alt)
+    status = allele_status(ref, alt, max_indel_length)
     if status != "ok":
         return status
-    return "ok" if str(fa[chrom][pos - 1]).upper() == ref else "ref_mismatch"
+    return "ok" if str(fa[chrom][pos - 1:pos - 1 + len(ref)]).upper() == ref else "ref_mismatch"
 
 
-def variant_statuses(fa: pyfaidx.Fasta, variants: pd.DataFrame) -> np.ndarray:
+def variant_statuses(fa: pyfaidx.Fasta, variants: pd.DataFrame, max_indel_length: int = MAX_INDEL_LENGTH) -> np.ndarray:
     """:func:`variant_status` of every row of a variant table; returns ``(N,)`` strings."""
-    return np.array([variant_status(fa, str(r.chrom), int(r.pos), str(r.ref), str(r.alt))
+    return np.array([variant_status(fa, str(r.chrom), int(r.pos), str(r.ref), str(r.alt), max_indel_length)
                      for r in variants.itertuples(index=False)], dtype=object)
 
 
@@ -212,6 +232,9 @@ def score_with_model(
     strict_ref: bool = False,
     keeper: TrackKeeper | None = None,
     transform: str = "log1p",
+    *,
+    max_indel_length: int = MAX_INDEL_LENGTH,
+    indel_alignment: str = "shift",
 ) -> pd.DataFrame:
     """Score every variant of ``variants`` (:data:`~stagevep.io.variants.VARIANT_COLUMNS`) with ``model``.
 
@@ -223,7 +246,10 @@ def score_with_model(
     :class:`~stagevep.model.enformer.SNVPairs`, which recomputes only the alt's
     convolution features near the variant; other models run ref and alt in full.
 
-    ``transform`` is the checkpoint's target transform (for ``S_delta_signal``).
+    ``transform`` is the checkpoint's target transform (for ``S_delta_signal``). Indels and multi-base
+    substitutions (up to ``max_indel_length`` bases added or removed) are left-normalised and scored
+    with full passes of ``model`` on their reference and alternate windows, realigned by
+    ``indel_alignment`` (:mod:`stagevep.variants.indels`); the table keeps their input coordinates.
 
     Returns the table with ``status`` and, per stage S, ``S_delta_sum``,
     ``S_abs_log2fc``, ``S_max_delta``, ``S_delta_signal`` (:func:`variant_scores`),
@@ -236,12 +262,22 @@ def score_with_model(
         raise InputError(f"--batch-size must be at least 1, got {batch_size}")
     device = device or torch.device("cpu")
     out = variants.reset_index(drop=True).copy()
-    out["status"] = variant_statuses(fa, out)
+    if indel_alignment not in ALIGNMENTS:
+        raise InputError(f"--indel-alignment must be one of {', '.join(ALIGNMENTS)}, got {indel_alignment!r}")
+    if max_indel_length < 0:
+        raise InputError(f"--max-indel-length must be at least 0, got {max_indel_length}")
+    out["status"] = variant_statuses(fa, out, max_indel_length)
     _report_statuses(fa, out, strict_ref)
-    ok = np.flatnonzero(out["status"].to_numpy() == "ok")
+    is_ok = out["status"].to_numpy() == "ok"
+    snv = (out["ref"].str.len() == 1).to_numpy() & (out["alt"].str.len() == 1).to_numpy()
+    ok = np.flatnonzero(is_ok & snv)
     runner = SNVPairs(unwrap(model)) if isinstance(unwrap(model), StageEnformer) else model
 
     scores = {k: np.full((len(out), len(tracks)), np.nan) for k in SCORE_SUFFIXES}
+    complex_rows = np.flatnonzero(is_ok & ~snv)
+    if len(complex_rows):
+        _score_complex(model, geometry, fa, out, complex_rows, scores, central_bins, batch_size, pseudocount,
+                       device, precision, rc_ensemble, keeper, transform, indel_alignment)
     n_chunks = -(-len(ok) // CHUNK_VARIANTS)
     for c in range(n_chunks):
         rows = ok[c * CHUNK_VARIANTS:(c + 1) * CHUNK_VARIANTS]
@@ -258,11 +294,58 @@ def score_with_model(
         for k in SCORE_SUFFIXES:
             out[f"{track}_{k}"] = scores[k][:, t]
     out["score"] = np.nan
-    out.loc[ok, "score"] = scores["abs_log2fc"][ok].max(axis=1)
+    scored = np.flatnonzero(is_ok)
+    out.loc[scored, "score"] = scores["abs_log2fc"][scored].max(axis=1)
     for name, values in effect_summary(scores["delta_signal"], tracks).items():
         out[name] = values
-    log.info("scored %d of %d variants", len(ok), len(out))
+    log.info("scored %d of %d variants (%d indels or multi-base substitutions)", len(scored), len(out),
+             len(complex_rows))
     return out
+
+
+def _score_complex(
+    model: nn.Module, geometry: Geometry, fa: pyfaidx.Fasta, table: pd.DataFrame, rows: np.ndarray,
+    scores: dict[str, np.ndarray], central_bins: int, batch_size: int, pseudocount: float,
+    device: torch.device, precision: str, rc_ensemble: bool, keeper: TrackKeeper | None, transform: str,
+    alignment: str,
+) -> None:
+    """Score indels and multi-base substitutions (``rows`` of ``table``) into ``scores`` (in place).
+
+    Each variant contributes its reference and left-anchored alternate window, plus the right-anchored
+    one under the shift rules for a length change (:func:`~stagevep.variants.indels.indel_windows`);
+    they go through ``model`` in full, ``2 * batch_size`` windows per pass (the last pass padded, as for
+    SNVs), and the alternate prediction is realigned (:func:`~stagevep.variants.indels.realign`).
+    """
+    L, c = geometry.context_length, geometry.context_length // 2
+    parts: list[tuple[int, int, int, int | None, int, int]] = []  # row, ref, left, right, n_ref, n_alt
+    windows: list[str] = []
+    for j in rows:
+        pos, ref, alt = left_normalize(fa, str(table.at[j, "chrom"]), int(table.at[j, "pos"]),
+                                       str(table.at[j, "ref"]), str(table.at[j, "alt"]))
+        ref_w, left_w, right_w = indel_windows(fa, str(table.at[j, "chrom"]), pos, ref, alt, L)
+        shifted = alignment != "none" and len(ref) != len(alt)
+        k = len(windows)
+        windows += [ref_w, left_w] + ([right_w] if shifted else [])
+        parts.append((int(j), k, k + 1, k + 2 if shifted else None, len(ref), len(alt)))
+    per_pass = 2 * batch_size
+
+    def batches() -> Iterator[torch.Tensor]:
+        for i in range(0, len(windows), per_pass):
+            chunk = windows[i:i + per_pass]
+            chunk += [chunk[-1]] * (per_pass - len(chunk))
+            yield torch.from_numpy(np.stack([one_hot(w) for w in chunk]))
+
+    pred = predict_batches(model, batches(), device, precision, total=-(-len(windows) // per_pass),
+                           desc="indels", rc_average=rc_ensemble)[:len(windows)]
+    ref = np.stack([pred[k] for _, k, _, _, _, _ in parts])
+    alt = np.stack([realign(pred[left], None if right is None else pred[right], n_ref, n_alt, geometry.flank,
+                            geometry.bin_size, c, alignment) for _, _, left, right, n_ref, n_alt in parts])
+    summary = variant_scores(ref, alt, central_bins, pseudocount, transform)
+    for name in SCORE_SUFFIXES:
+        scores[name][rows] = summary[name]
+    if keeper is not None:
+        keeper.add(rows, table["id"].to_numpy()[rows], np.nan_to_num(summary["abs_log2fc"], nan=-1).max(axis=1),
+                   ref, alt.astype(np.float32))
 
 
 def _report_statuses(fa: pyfaidx.Fasta, table: pd.DataFrame, strict_ref: bool) -> None:
@@ -344,6 +427,8 @@ def score_variant_file(
     track_top_n: int = 0,
     *,
     shard: bool = False,
+    max_indel_length: int = MAX_INDEL_LENGTH,
+    indel_alignment: str = "shift",
 ) -> pd.DataFrame:
     """File-level scoring: read the variant table, write ``scores.tsv`` and ``scores.parquet``.
 
@@ -367,7 +452,8 @@ def score_variant_file(
         keeper = TrackKeeper(keep_all=not track_ids and not track_top_n, ids=set(track_ids or []), top_n=track_top_n)
     scores = score_with_model(model, geometry, tracks, open_fasta(fasta), table, central_bins, batch_size,
                               pseudocount, dev, precision, rc_ensemble, strict_ref, keeper,
-                              transform=ckpt["target_transform"]["transform"])
+                              transform=ckpt["target_transform"]["transform"], max_indel_length=max_indel_length,
+                              indel_alignment=indel_alignment)
     write_scores(scores, out)
     if keeper is not None:
         write_tracks(save_tracks, scores, keeper.rows(), tracks, geometry, central_bins,
