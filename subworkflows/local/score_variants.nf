@@ -4,6 +4,7 @@ include { SCORE_BACKGROUND } from '../../modules/local/score_background'
 include { MERGE_SCORES     } from '../../modules/local/merge_scores'
 include { COMPARE_GROUPS   } from '../../modules/local/compare_groups'
 include { PLOT_VARIANTS    } from '../../modules/local/plot_variants'
+include { ATTRIBUTE_VARIANTS } from '../../modules/local/attribute_variants'
 
 // checkpoint + variants -> preflight and shards -> one scoring task per shard (+ the model's background, once)
 // -> merged, calibrated scores (TSV, parquet, VCF) -> group comparison, per-variant panels
@@ -65,6 +66,11 @@ workflow VARIANT_ANALYSIS {
             .map { items -> [items.collect { it[0].id }, items.collect { it[1] }] }
         PLOT_VARIANTS(MERGE_SCORES.out.scores.join(MERGE_SCORES.out.tracks), ch_bigwigs)
         ch_versions = ch_versions.mix(PLOT_VARIANTS.out.versions)
+    }
+
+    if (params.attribute_variants || params.attribute_top_n > 0) {
+        ATTRIBUTE_VARIANTS(checkpoint.join(MERGE_SCORES.out.scores), ch_fasta)
+        ch_versions = ch_versions.mix(ATTRIBUTE_VARIANTS.out.versions)
     }
 
     emit:
