@@ -240,7 +240,7 @@ def test_full_run_completed_every_process(outdir):
     ran = {short_name(p) for p in trace["process"]}
     expected = {"PREFLIGHT", "AVERAGE_BIGWIGS", "UNION_PEAKS", "MAKE_WINDOWS", "MAKE_TARGETS", "PREPARE_QC",
                 "TRAIN_MODEL", "EVALUATE_MODEL", "PREPARE_VARIANTS", "SCORE_VARIANTS", "SCORE_BACKGROUND",
-                "MERGE_SCORES", "COMPARE_GROUPS", "PLOT_VARIANTS", "REPORT"}
+                "MERGE_SCORES", "COMPARE_GROUPS", "PLOT_VARIANTS", "ATTRIBUTE_VARIANTS", "REPORT"}
     assert ran == expected
     n_variants = len(pd.read_csv(TEST_DATA / "variants.tsv", sep="\t"))
     n_shards = (trace["process"].map(short_name) == "SCORE_VARIANTS").sum()
@@ -556,6 +556,7 @@ def test_stub_run_publishes_every_output(tmp_path):
         for ext in ("png", "pdf")] + [
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv", "variants/scores.vcf.gz",
         "variants/scores.vcf.gz.tbi", "variants/top_variants.tsv", "variants/tracks.h5",
+        "variants/attribution/stub.h5", "variants/attribution/stub.png",
         "pipeline_info/software_versions.yml", "report/report.html",
     ]
     missing = [p for p in expected if not (out / p).is_file()]
@@ -1309,3 +1310,40 @@ def test_score_only_bad_input_fails_before_any_scoring_task(score_only, tmp_path
     for trace in trace_files(launch / "results"):
         ran |= set(read_trace(trace)["process"].map(short_name))
     assert ran == ({"PREPARE_VARIANTS"} if runs_preflight else set()), f"{ran}\n{detail}"
+
+
+def test_attribution_finds_the_broken_motif_copy(outdir):
+    """On the trained model, for the functional variants: the position of largest |ISM| within +-20 bp, and of
+    largest gradient x input, lies inside the motif copy the variant breaks (the generator's truth). Chance (a
+    random position of the 41) is 12/41 = 0.29."""
+    from stagevep.io.genome import open_fasta
+    from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
+    from stagevep.variants.attribution import attribute_variant
+
+    model, ckpt = load_checkpoint(outdir / "train" / "best.pt")
+    geometry = checkpoint_geometry(ckpt)
+    fa = open_fasta(TEST_DATA / "genome.fa")
+    truth = pd.read_csv(TEST_DATA / "variants_truth.tsv", sep="\t")
+    sites = pd.read_csv(TEST_DATA / "enhancers.tsv", sep="\t").set_index("name")["motif_sites"]
+    functional = truth[truth["group"] == "functional"]
+    flank, hits_ism, hits_grad = 20, 0, 0
+    for v in functional.itertuples(index=False):
+        starts = [int(s[:-1]) for s in sites[v.enhancer].split(",")]
+        (lo,) = [s for s in starts if s <= v.pos - 1 < s + 12]  # 0-based start of the broken 12-bp copy
+        result = attribute_variant(model, geometry, fa, v.chrom, int(v.pos), v.alt, flank, 8, 16)
+        genome = np.arange(v.pos - 1 - flank, v.pos + flank)
+        ism_peak = genome[np.abs(result["ism"]).max(axis=(1, 2)).argmax()]
+        grad_peak = genome[np.abs(result["grad_ref"]).sum(axis=1).max(axis=1).argmax()]
+        hits_ism += lo <= ism_peak < lo + 12
+        hits_grad += lo <= grad_peak < lo + 12
+    n = len(functional)
+    assert hits_ism / n >= 0.9, f"ISM peak inside the broken copy for {hits_ism}/{n} (chance 0.29)"
+    assert hits_grad / n >= 0.8, f"gradient x input peak inside the broken copy for {hits_grad}/{n} (chance 0.29)"
+    # the pipeline's own attribution of the top variants, in its documented layout
+    files = sorted((outdir / "variants" / "attribution").glob("*.h5"))
+    assert len(files) == 2, files
+    top = read_scores_tsv(outdir / "variants" / "scores.tsv").sort_values("score", ascending=False)["id"].head(2)
+    assert sorted(f.stem for f in files) == sorted(top)
+    with h5py.File(files[0]) as h5:
+        assert h5["ism"].shape == (2 * 20 + 1, 4, len(stage_order()))
+    assert all(f.with_suffix(".png").is_file() for f in files)
