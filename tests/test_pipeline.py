@@ -1347,3 +1347,27 @@ def test_attribution_finds_the_broken_motif_copy(outdir):
     with h5py.File(files[0]) as h5:
         assert h5["ism"].shape == (2 * 20 + 1, 4, len(stage_order()))
     assert all(f.with_suffix(".png").is_file() for f in files)
+
+
+def test_deleting_a_motif_copy_scores_as_a_loss(outdir):
+    """Each planted copy of the test chromosomes deleted (12 bp, with its anchor base): the trained model calls
+    it a loss at the stage of largest change; the same deletion under the no-shift rule is compared too."""
+    from stagevep.io.genome import open_fasta
+    from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
+    from stagevep.variants.score import score_with_model
+
+    model, ckpt = load_checkpoint(outdir / "train" / "best.pt")
+    geometry, tracks = checkpoint_geometry(ckpt), list(ckpt["tracks"])
+    fa = open_fasta(TEST_DATA / "genome.fa")
+    enh = pd.read_csv(TEST_DATA / "enhancers.tsv", sep="\t")
+    rows = []
+    for e in enh[enh["chrom"].isin(TEST_CHROMS)].itertuples(index=False):
+        for k, site in enumerate(e.motif_sites.split(",")):
+            start = int(site[:-1])  # 0-based first base of the copy; the anchor is the base before it
+            ref = str(fa[e.chrom][start - 1:start + 12]).upper()
+            rows.append((f"{e.name}_{k}", e.chrom, start, ref, ref[0], ""))
+    table = pd.DataFrame(rows, columns=["id", "chrom", "pos", "ref", "alt", "group"])
+    scores = score_with_model(model, geometry, tracks, fa, table, central_bins=8, batch_size=8)
+    assert (scores["status"] == "ok").all()
+    losses = (scores["effect"] < 0).mean()
+    assert losses >= 0.9, f"only {losses:.2f} of {len(scores)} motif-copy deletions score as losses"
