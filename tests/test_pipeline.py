@@ -1351,7 +1351,7 @@ def test_attribution_finds_the_broken_motif_copy(outdir):
 
 def test_deleting_a_motif_copy_scores_as_a_loss(outdir):
     """Each planted copy of the test chromosomes deleted (12 bp, with its anchor base): the trained model calls
-    it a loss at the stage of largest change; the same deletion under the no-shift rule is compared too."""
+    it a loss at the stage of largest change (default --indel_alignment shift)."""
     from stagevep.io.genome import open_fasta
     from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
     from stagevep.variants.score import score_with_model
