@@ -542,7 +542,7 @@ def test_resume_caches_every_task(full_run, outdir):
 
 
 def test_stub_run_publishes_every_output(tmp_path):
-    proc = run_nextflow(tmp_path, "-stub")
+    proc = run_nextflow(tmp_path, "-stub", "--discover_motifs", "true")
     assert proc.returncode == 0, "the -stub run failed\n" + describe(proc, tmp_path)
     out = tmp_path / "results"
     expected = [f"prepare/averaged/{s}.mean.bw" for s in stage_order()] + [
@@ -556,7 +556,8 @@ def test_stub_run_publishes_every_output(tmp_path):
         for ext in ("png", "pdf")] + [
         "variants/scores.tsv", "variants/scores.parquet", "variants/group_stats.tsv", "variants/scores.vcf.gz",
         "variants/scores.vcf.gz.tbi", "variants/top_variants.tsv", "variants/tracks.h5",
-        "variants/attribution/stub.h5", "variants/attribution/stub.png",
+        "variants/attribution/stub.h5", "variants/attribution/stub.png", "evaluate/motifs/motifs.tsv",
+        "evaluate/motifs/motifs.meme", "evaluate/motifs/stage_contributions.png",
         "pipeline_info/software_versions.yml", "report/report.html",
     ]
     missing = [p for p in expected if not (out / p).is_file()]
@@ -1371,3 +1372,28 @@ def test_deleting_a_motif_copy_scores_as_a_loss(outdir):
     assert (scores["status"] == "ok").all()
     losses = (scores["effect"] < 0).mean()
     assert losses >= 0.9, f"only {losses:.2f} of {len(scores)} motif-copy deletions score as losses"
+
+
+def test_discover_motifs_recovers_every_planted_kind(outdir, tmp_path):
+    """Motif discovery on the trained model's test windows finds each planted motif kind (TOMTOM q < 0.05
+    against the planted sites, written as a MEME file here) and ranks the constant one least stage-specific."""
+    from stagevep.evaluate.motifs import discover_motifs_file, write_meme
+    from stagevep.synthetic.generate import DEFAULT_MOTIFS
+
+    def ppm(site: str) -> np.ndarray:
+        m = np.full((4, len(site)), 0.01)
+        for i, base in enumerate(site):
+            m["ACGT".index(base), i] = 0.97
+        return m
+
+    planted = tmp_path / "planted.meme"
+    write_meme(planted, {m.name: ppm(m.site) for m in DEFAULT_MOTIFS})
+    table = discover_motifs_file(outdir / "train" / "best.pt", TEST_DATA / "genome.fa", tmp_path / "motifs",
+                                 database=planted)
+    hits = table[table["match_qvalue"] < 0.05]
+    best = hits.sort_values("match_qvalue").drop_duplicates("best_match").set_index("best_match")
+    assert set(best.index) == {m.name for m in DEFAULT_MOTIFS}, table.to_string()
+    spec = best["stage_specificity"]
+    assert spec["constant"] < spec.drop("constant").min(), spec.to_string()
+    assert (tmp_path / "motifs" / "stage_contributions.png").stat().st_size > 10_000
+    assert best.loc["early", "top_stage"] == "CS13" and best.loc["late", "top_stage"] == "CS20", best.to_string()

@@ -2,6 +2,7 @@ include { PREPARE_DATA   } from '../subworkflows/local/prepare_data'
 include { TRAIN_EVALUATE } from '../subworkflows/local/train_evaluate'
 include { VARIANT_ANALYSIS } from '../subworkflows/local/score_variants'
 include { REPORT         } from '../modules/local/report'
+include { DISCOVER_MOTIFS } from '../modules/local/discover_motifs'
 
 import groovy.json.JsonOutput
 
@@ -30,6 +31,12 @@ workflow STAGEVEP {
         ch_fasta = PREPARE_DATA.out.fasta_fai
         ch_checkpoint = TRAIN_EVALUATE.out.checkpoint
         ch_bigwigs = PREPARE_DATA.out.bigwigs
+    }
+
+    if (params.discover_motifs) {
+        DISCOVER_MOTIFS(ch_checkpoint, ch_fasta,
+            params.motif_database ? file(params.motif_database, checkIfExists: true) : [])
+        ch_versions = ch_versions.mix(DISCOVER_MOTIFS.out.versions)
     }
 
     if (params.variants) {

@@ -41,3 +41,35 @@ def plot_attribution(path_stem: Path, result: dict[str, np.ndarray], tracks: Seq
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return next(p for p in save_figure(fig, path_stem) if p.suffix == ".png")
+
+
+def plot_stage_contributions(path_stem: Path, table: pd.DataFrame, tracks: Sequence[str],
+                             ppms: dict[str, np.ndarray]) -> Path:
+    """Discovered motifs (rows, most stage-specific first): logo of each PPM (information content) and a heat
+    map of its contribution per stage, each row scaled to its largest magnitude. Returns the PNG."""
+    import logomaker
+
+    n = max(1, len(table))
+    fig, axes = plt.subplots(n, 2, figsize=(9, 0.9 * n + 1.0), squeeze=False,
+                             gridspec_kw={"width_ratios": [2.2, 1]})
+    if table.empty:
+        axes[0, 0].text(0.5, 0.5, "no motif found", ha="center", va="center")
+        axes[0, 0].axis("off")
+        axes[0, 1].axis("off")
+    for i, row in enumerate(table.itertuples(index=False)):
+        ppm = ppms[row.pattern].T  # (length, 4)
+        ic = ppm * (2 + np.sum(np.where(ppm > 0, ppm * np.log2(np.clip(ppm, 1e-9, 1)), 0), axis=1, keepdims=True))
+        logomaker.Logo(pd.DataFrame(ic, columns=list(BASES)), ax=axes[i, 0], color_scheme="classic")
+        axes[i, 0].set_ylabel(row.pattern, fontsize=7, rotation=0, ha="right")
+        axes[i, 0].set_xticks([])
+        contrib = np.array([getattr(row, f"contribution_{t}") for t in tracks], dtype=float)
+        scale = np.abs(contrib).max() or 1.0
+        axes[i, 1].imshow(contrib[None] / scale, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+        axes[i, 1].set_yticks([])
+        axes[i, 1].set_xticks(range(len(tracks)))
+        axes[i, 1].set_xticklabels(tracks if i == n - 1 else [], fontsize=7)
+        match = f" ~ {row.best_match}" if hasattr(row, "best_match") else ""
+        axes[i, 1].set_title(f"specificity {row.stage_specificity:.2f}{match}", fontsize=7)
+    fig.suptitle("motifs found in the model's attributions, most stage-specific first", fontsize=9)
+    fig.tight_layout()
+    return next(p for p in save_figure(fig, path_stem) if p.suffix == ".png")
