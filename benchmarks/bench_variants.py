@@ -13,10 +13,18 @@ All rows score the same random SNVs with the same weights, in the same run:
   * ``batched``: the same with ``--batch-size B`` (optionally ``--rc-ensemble``).
 Prints variants/s and the ratio of each to the seed loop.
 
+``--dense``: every SNV of a ``--dense-length`` region (3 per base; 2 kb: 6,000 variants), scored with
+per-variant centring (the default, the baseline here) and with ``--share_reference``
+(:mod:`stagevep.variants.shared`); prints variants/s of both, the ratio, and the agreement of the two scores
+(Pearson r and the largest difference, per stage). ``--checkpoint`` scores with a trained model instead of
+random weights (agreement is only meaningful for a model that has learned something).
+
 CPU (here):  .venv/bin/python benchmarks/bench_variants.py --model-size tiny --context-length 16384 --n-bins 64 \
                  --n-variants 128 --n-baseline 32 --batch-size 8
 GPU (lent):  python benchmarks/bench_variants.py --model-size full --device cuda --n-variants 256 --n-baseline 32 \
                  --batch-size 8 [--rc-ensemble]
+Dense set:   .venv/bin/python benchmarks/bench_variants.py --dense --checkpoint results/demo/train/best.pt
+             python benchmarks/bench_variants.py --dense --model-size full --device cuda --batch-size 16
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import torch
 from stagevep.cli import keep_freed_memory
 from stagevep.geometry import Geometry
 from stagevep.io.genome import one_hot, open_fasta
+from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.enformer import build_model, model_config, set_pair_attention_pool
 from stagevep.model.predict import resolve_device
 from stagevep.variants.score import score_with_model, variant_sequences
@@ -71,6 +80,37 @@ def seed_loop(model, fa, variants: pd.DataFrame, context: int, device: torch.dev
     return np.stack(out)
 
 
+def every_snv(fa, chrom: str, start: int, length: int) -> pd.DataFrame:
+    """The three SNVs at each base of 1-based ``[start, start + length)`` (N bases skipped)."""
+    seq = str(fa[chrom][start - 1:start - 1 + length]).upper()
+    rows = [(f"s{start + k}{alt}", chrom, start + k, ref, alt, "")
+            for k, ref in enumerate(seq) if ref in "ACGT" for alt in "ACGT" if alt != ref]
+    return pd.DataFrame(rows, columns=["id", "chrom", "pos", "ref", "alt", "group"])
+
+
+def dense(model, geom: Geometry, tracks: list[str], fa, central: int, args, device: torch.device) -> None:
+    """Every SNV of one region: per-variant centring vs shared reference passes, speed and agreement."""
+    chrom = max(fa.keys(), key=lambda c: len(fa[c]))
+    start = len(fa[chrom]) // 2
+    variants = every_snv(fa, chrom, start, args.dense_length)
+    kw = dict(device=device, precision=args.precision, rc_ensemble=args.rc_ensemble)
+    score_with_model(model, geom, tracks, fa, variants.head(4), central, args.batch_size, **kw)  # warm-up
+    centred, t_centred = timed(lambda: score_with_model(model, geom, tracks, fa, variants, central,
+                                                        args.batch_size, **kw), device)
+    shared, t_shared = timed(lambda: score_with_model(model, geom, tracks, fa, variants, central, args.batch_size,
+                                                      share_reference=True, **kw), device)
+    n = len(variants)
+    print(f"dense set: every SNV of {chrom}:{start}-{start + args.dense_length - 1} ({n} variants), "
+          f"batch {args.batch_size}, central bins {central}")
+    print(f"{'method':40s} {'variants/s':>11s} {'vs centred':>10s}")
+    print(f"{'per-variant centring (default)':40s} {n / t_centred:11.2f} {1.0:9.1f}x")
+    print(f"{'shared reference (--share_reference)':40s} {n / t_shared:11.2f} {t_centred / t_shared:9.1f}x")
+    print(f"{'agreement':40s} {'pearson r':>11s} {'max |diff|':>10s} {'max |score|':>11s}")
+    for col in ["score"] + [f"{t}_delta_sum" for t in tracks]:
+        a, b = centred[col].to_numpy(float), shared[col].to_numpy(float)
+        print(f"{col:40s} {np.corrcoef(a, b)[0, 1]:11.4f} {np.abs(a - b).max():10.2e} {np.abs(a).max():11.2e}")
+
+
 def timed(fn, device: torch.device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -94,18 +134,31 @@ def main() -> None:
     p.add_argument("--precision", default="auto")
     p.add_argument("--device", default="auto")
     p.add_argument("--fasta", default=str(REPO / "assets" / "test_data" / "genome.fa"))
+    p.add_argument("--dense", action="store_true", help="the dense-set comparison (every SNV of one region)")
+    p.add_argument("--dense-length", type=int, default=2000, help="bases of the dense region")
+    p.add_argument("--central-bins", type=int, help="bins summarised in the scores (default: 96, at most n_bins)")
+    p.add_argument("--checkpoint", help="a trained best.pt (its model and geometry) instead of random weights")
     args = p.parse_args()
 
     malloc_tuned = keep_freed_memory()  # as every bin/ script does; applies to all methods below alike
     device = resolve_device(args.device)
-    geom = Geometry(n_bins=args.n_bins, bin_size=args.bin_size, context_length=args.context_length)
-    torch.manual_seed(0)
-    model = build_model(model_config(args.model_size, geom), 5).to(device).eval()
+    if args.checkpoint:
+        model, ckpt = load_checkpoint(args.checkpoint, device)
+        geom, tracks = checkpoint_geometry(ckpt), list(ckpt["tracks"])
+    else:
+        geom = Geometry(n_bins=args.n_bins, bin_size=args.bin_size, context_length=args.context_length)
+        torch.manual_seed(0)
+        model = build_model(model_config(args.model_size, geom), 5).to(device).eval()
+        tracks = [f"S{i}" for i in range(5)]
     fa = open_fasta(args.fasta)
+    central = args.central_bins or min(96, geom.n_bins)
+    if args.dense:
+        print(f"device {device}, torch threads {torch.get_num_threads()}, "
+              f"model {args.checkpoint or args.model_size}, context {geom.context_length}, {geom.n_bins} bins")
+        dense(model, geom, tracks, fa, central, args, device)
+        return
     variants = random_variants(fa, args.n_variants)
     base = variants.head(args.n_baseline or args.n_variants)
-    tracks = [f"S{i}" for i in range(5)]
-    central = min(96, args.n_bins)
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else 'CPU'}), "
           f"torch threads {torch.get_num_threads()}, model {args.model_size}, context {args.context_length}, "
           f"{args.n_bins} bins, precision {args.precision}, rc_ensemble {args.rc_ensemble}, "

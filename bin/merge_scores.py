@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--central-bins", type=int, required=True, help="as given to score_variants.py")
     p.add_argument("--pseudocount", type=float, default=1e-3)
     p.add_argument("--rc-ensemble", action="store_true")
+    p.add_argument("--share-reference", action="store_true", help="as given to score_variants.py")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])
     return p
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> None:
     merge_scores_files(args.scores, args.manifest, args.checkpoint, args.variants, args.out_dir,
                        central_bins=args.central_bins, pseudocount=args.pseudocount, rc_ensemble=args.rc_ensemble,
-                       precision=args.precision, background=args.background, shard_tracks=args.tracks,
+                       precision=args.precision, share_reference=args.share_reference, background=args.background, shard_tracks=args.tracks,
                        track_ids=[i for i in args.track_ids.split(",") if i], track_top_n=args.track_top_n)
 
 

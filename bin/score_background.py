@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--pseudocount", type=float, default=1e-3)
     p.add_argument("--rc-ensemble", action="store_true")
+    p.add_argument("--share-reference", action="store_true", help="as for score_variants.py")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])
     return p
@@ -27,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> None:
     score_background_file(args.checkpoint, args.fasta, args.out, n=args.n, seed=args.seed,
                           central_bins=args.central_bins, batch_size=args.batch_size, pseudocount=args.pseudocount,
-                          device=args.device, precision=args.precision, rc_ensemble=args.rc_ensemble)
+                          device=args.device, precision=args.precision, rc_ensemble=args.rc_ensemble,
+                          share_reference=args.share_reference)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score indels that add or remove up to this many bases (longer: status indel_too_long)")
     p.add_argument("--indel-alignment", default="shift", choices=["shift", "shift_mask", "none"],
                    help="how alternate predictions of indels are put back on reference bins (docs/usage.md)")
+    p.add_argument("--share-reference", action="store_true",
+                   help="SNVs in one genome tile share a reference pass, each summarised on its own bins (docs/usage.md)")
     p.add_argument("--shard", action="store_true",
                    help="the variants are one shard of a larger table: --track-ids absent from it are fine")
     p.add_argument("--device", default="auto")
@@ -43,7 +45,8 @@ def main(args: argparse.Namespace) -> None:
                        args.batch_size, args.pseudocount, args.device, args.precision, args.rc_ensemble,
                        args.strict_ref, args.save_tracks, [i for i in args.track_ids.split(",") if i],
                        args.track_top_n, shard=args.shard, max_indel_length=args.max_indel_length,
-                       indel_alignment=args.indel_alignment)
+                       indel_alignment=args.indel_alignment,
+                       share_reference=args.share_reference)
 
 
 if __name__ == "__main__":

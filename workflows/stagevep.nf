@@ -44,7 +44,7 @@ workflow STAGEVEP {
         VARIANT_ANALYSIS(ch_checkpoint, file(params.variants, checkIfExists: true), groups, ch_fasta, ch_bigwigs,
             !params.skip_group_comparison, params.background_variants,
             "n=${params.background_variants} seed=${params.seed} central_bins=${params.central_bins} " +
-            "rc=${params.rc_ensemble} precision=${params.precision}")
+            "rc=${params.rc_ensemble} precision=${params.precision} shared=${params.share_reference}")
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }
 

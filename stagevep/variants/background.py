@@ -36,6 +36,7 @@ def score_background_file(
     device: str = "auto",
     precision: str = "auto",
     rc_ensemble: bool = False,
+    share_reference: bool = False,
 ) -> pd.DataFrame:
     """Draw ``n`` background SNVs around the checkpoint's training windows, score them, write ``out``.
 
@@ -54,10 +55,10 @@ def score_background_file(
     log.info("scoring %d background SNVs (seed %d) with %s", len(table), seed, checkpoint)
     scores = score_with_model(model, geometry, tracks, fa, table.drop(columns=["distance_to_peak", "stratum"]),
                               central_bins, batch_size, pseudocount, dev, precision, rc_ensemble,
-                              transform=ckpt["target_transform"]["transform"])
+                              transform=ckpt["target_transform"]["transform"], share_reference=share_reference)
     scores["distance_to_peak"] = table["distance_to_peak"].to_numpy()
     scores["stratum"] = table["stratum"].to_numpy()
-    settings = scoring_settings(central_bins, pseudocount, rc_ensemble, precision)
+    settings = scoring_settings(central_bins, pseudocount, rc_ensemble, precision, share_reference)
     md5 = file_md5(checkpoint)
     write_background(scores, out, {"checkpoint": str(checkpoint), "checkpoint_md5": md5, "tracks": tracks,
                                    "settings": settings, "seed": seed, "requested": n,

@@ -258,7 +258,8 @@ def read_background(path: str | Path, tracks: list[str], settings: dict[str, Any
     return pd.read_parquet(path)
 
 
-def scoring_settings(central_bins: int, pseudocount: float, rc_ensemble: bool, precision: str) -> dict[str, Any]:
+def scoring_settings(central_bins: int, pseudocount: float, rc_ensemble: bool, precision: str,
+                     share_reference: bool = False) -> dict[str, Any]:
     """The scoring options a background must share with the variants it calibrates."""
     return {"central_bins": int(central_bins), "pseudocount": float(pseudocount), "rc_ensemble": bool(rc_ensemble),
-            "precision": str(precision)}
+            "precision": str(precision), "share_reference": bool(share_reference)}

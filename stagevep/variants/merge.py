@@ -69,6 +69,7 @@ def merge_scores_files(
     pseudocount: float = 1e-3,
     rc_ensemble: bool = False,
     precision: str = "auto",
+    share_reference: bool = False,
     background: str | Path | None = None,
     shard_tracks: Sequence[str | Path] = (),
     track_ids: Sequence[str] = (),
@@ -86,7 +87,7 @@ def merge_scores_files(
     scores = merge_shards(shard_scores, manifest)
     ckpt = read_checkpoint(checkpoint)
     tracks, geometry = list(ckpt["tracks"]), checkpoint_geometry(ckpt)
-    settings = scoring_settings(central_bins, pseudocount, rc_ensemble, precision)
+    settings = scoring_settings(central_bins, pseudocount, rc_ensemble, precision, share_reference)
     if background is not None:
         bg = read_background(background, tracks, settings)
         scores = calibrate(scores, bg, checkpoint_windows(ckpt, checkpoint), tracks, geometry)

@@ -26,6 +26,7 @@ from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.enformer import SNVPairs, StageEnformer, unwrap
 from stagevep.model.predict import predict_batches, resolve_device
 from stagevep.variants.indels import ALIGNMENTS, indel_windows, left_normalize, realign
+from stagevep.variants.shared import score_shared
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,7 @@ def score_with_model(
     *,
     max_indel_length: int = MAX_INDEL_LENGTH,
     indel_alignment: str = "shift",
+    share_reference: bool = False,
 ) -> pd.DataFrame:
     """Score every variant of ``variants`` (:data:`~stagevep.io.variants.VARIANT_COLUMNS`) with ``model``.
 
@@ -250,6 +252,8 @@ def score_with_model(
     substitutions (up to ``max_indel_length`` bases added or removed) are left-normalised and scored
     with full passes of ``model`` on their reference and alternate windows, realigned by
     ``indel_alignment`` (:mod:`stagevep.variants.indels`); the table keeps their input coordinates.
+    With ``share_reference``, SNVs whose windows overlap share one reference pass
+    (:mod:`stagevep.variants.shared`), each summarised over the bins centred on its own position.
 
     Returns the table with ``status`` and, per stage S, ``S_delta_sum``,
     ``S_abs_log2fc``, ``S_max_delta``, ``S_delta_signal`` (:func:`variant_scores`),
@@ -278,6 +282,16 @@ def score_with_model(
     if len(complex_rows):
         _score_complex(model, geometry, fa, out, complex_rows, scores, central_bins, batch_size, pseudocount,
                        device, precision, rc_ensemble, keeper, transform, indel_alignment)
+    if share_reference and len(ok):
+        for rows, ref, alt in score_shared(model, geometry, fa, out, ok, central_bins,
+                                           batch_size, device, precision, rc_ensemble):
+            summary = variant_scores(ref, alt, central_bins, pseudocount, transform)
+            for k in SCORE_SUFFIXES:
+                scores[k][rows] = summary[k]
+            if keeper is not None:
+                keeper.add(rows, out["id"].to_numpy()[rows], summary["abs_log2fc"].max(axis=1),
+                           ref.astype(np.float32), alt.astype(np.float32))
+        ok = ok[:0]
     n_chunks = -(-len(ok) // CHUNK_VARIANTS)
     for c in range(n_chunks):
         rows = ok[c * CHUNK_VARIANTS:(c + 1) * CHUNK_VARIANTS]
@@ -429,6 +443,7 @@ def score_variant_file(
     shard: bool = False,
     max_indel_length: int = MAX_INDEL_LENGTH,
     indel_alignment: str = "shift",
+    share_reference: bool = False,
 ) -> pd.DataFrame:
     """File-level scoring: read the variant table, write ``scores.tsv`` and ``scores.parquet``.
 
@@ -453,7 +468,7 @@ def score_variant_file(
     scores = score_with_model(model, geometry, tracks, open_fasta(fasta), table, central_bins, batch_size,
                               pseudocount, dev, precision, rc_ensemble, strict_ref, keeper,
                               transform=ckpt["target_transform"]["transform"], max_indel_length=max_indel_length,
-                              indel_alignment=indel_alignment)
+                              indel_alignment=indel_alignment, share_reference=share_reference)
     write_scores(scores, out)
     if keeper is not None:
         write_tracks(save_tracks, scores, keeper.rows(), tracks, geometry, central_bins,
