@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> None:
     merge_scores_files(args.scores, args.manifest, args.checkpoint, args.variants, args.out_dir,
                        central_bins=args.central_bins, pseudocount=args.pseudocount, rc_ensemble=args.rc_ensemble,
-                       precision=args.precision, share_reference=args.share_reference, background=args.background, shard_tracks=args.tracks,
+                       precision=args.precision, share_reference=args.share_reference, background=args.background,
+                       shard_tracks=args.tracks,
                        track_ids=[i for i in args.track_ids.split(",") if i], track_top_n=args.track_top_n)
 
 

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indel-alignment", default="shift", choices=["shift", "shift_mask", "none"],
                    help="how alternate predictions of indels are put back on reference bins (docs/usage.md)")
     p.add_argument("--share-reference", action="store_true",
-                   help="SNVs in one genome tile share a reference pass, each summarised on its own bins (docs/usage.md)")
+                   help="SNVs in one genome tile share a reference pass, each summarised on its own bins")
     p.add_argument("--shard", action="store_true",
                    help="the variants are one shard of a larger table: --track-ids absent from it are fine")
     p.add_argument("--device", default="auto")

@@ -63,7 +63,7 @@ class IncrementalConv:
         self.kinds = [_kind(leaf) for leaf in self.leaves]
         self.inputs: list[torch.Tensor | None] = []  # (C, N) reference input of each position-mixing layer
         h = x.T[None]
-        for leaf, kind in zip(self.leaves, self.kinds):
+        for leaf, kind in zip(self.leaves, self.kinds, strict=True):
             self.inputs.append(h[0] if kind in ("conv", "pool") else None)
             h = leaf(h)
         self.features = h
@@ -77,7 +77,7 @@ class IncrementalConv:
         # the changed stretch at the current resolution: start a (K,), values d (K, C, W)
         a = indices.to(ref0.device).long()
         d = F.one_hot(bases.to(ref0.device).long(), ref0.shape[0]).to(ref0.dtype)[:, :, None]
-        for leaf, kind, ref in zip(self.leaves, self.kinds, self.inputs):
+        for leaf, kind, ref in zip(self.leaves, self.kinds, self.inputs, strict=True):
             if kind == "pointwise":
                 d = leaf(d)
             elif kind == "residual":
@@ -121,7 +121,8 @@ def _conv(leaf: nn.Conv1d, ref: torch.Tensor, a: torch.Tensor, d: torch.Tensor) 
     return j0, F.conv1d(x, leaf.weight, leaf.bias, dilation=dil)
 
 
-def _pool(leaf: AttentionPool, ref: torch.Tensor, a: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _pool(leaf: AttentionPool, ref: torch.Tensor, a: torch.Tensor, d: torch.Tensor
+          ) -> tuple[torch.Tensor, torch.Tensor]:
     """Outputs of attention pooling (pool size p) that depend on the changed stretch ``[a, a + W)``."""
     p = leaf.pool_size
     n_out = ref.shape[-1] // p

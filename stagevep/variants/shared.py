@@ -8,8 +8,9 @@ tile's centre (:func:`tiles`). The tile's reference goes through the model once,
 that window with one base changed. A :class:`~stagevep.model.enformer.StageEnformer` reuses the
 reference's input to every convolution layer and recomputes, layer by layer, only the positions that
 depend on the changed base (:class:`~stagevep.model.incremental.IncrementalConv`), so an alternate costs a
-few hundred positions of convolution and one transformer pass. The tiles are fixed by the genome alone, so a variant's scores do not depend on which
-other variants are scored with it (nor on the shard it lands in).
+few hundred positions of convolution and one transformer pass. The tiles are fixed by the genome alone,
+so a variant's scores do not depend on which other variants are scored with it (nor on the shard it
+lands in).
 
 Each variant's summary bins are centred on its own bin: bins ``b_v - central_bins // 2`` to
 ``b_v - central_bins // 2 + central_bins - 1``, where ``b_v`` is the bin holding the variant. A variant sits
