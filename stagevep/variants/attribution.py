@@ -34,9 +34,10 @@ from stagevep.geometry import Geometry
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import one_hot, open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
-from stagevep.model.predict import predict_batches, resolve_device
+from stagevep.model.predict import resolve_device
 from stagevep.plots.attribution import plot_attribution
 from stagevep.variants.score import central_slice, variant_sequences
+from stagevep.variants.shared import shared_predictions
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +73,20 @@ def ism(model: nn.Module, x: np.ndarray, flank: int, central: slice, batch_size:
 
     Entry ``[p, b, t]`` is ``f_t`` of the mutant with base ``b`` at position ``centre - flank + p`` minus
     ``f_t`` of ``x`` (``f_t``: the prediction summed over the ``central`` bins); 0 at the reference base.
+    The mutants share one reference pass (:func:`~stagevep.variants.shared.shared_predictions`).
     """
     device = device or torch.device("cpu")
     centre = x.shape[0] // 2
     positions = np.arange(centre - flank, centre + flank + 1)
-    ref = predict_batches(model, [torch.from_numpy(x[None])], device, precision, desc="ism reference")
-    f_ref = ref[0, central].astype(np.float64).sum(axis=0)
-    n_mut = sum(3 if x[p].any() else 4 for p in positions)
-    pred = predict_batches(model, mutant_batches(x, positions, batch_size), device, precision,
-                           total=-(-n_mut // batch_size), desc="ism")[:n_mut]
-    f_mut = pred[:, central].astype(np.float64).sum(axis=1)
+    # every base but the reference's (all four at N), scored against one reference pass
+    mutants = [(int(p), b) for p in positions for b in range(4) if not x[p, b]]
+    indices = np.array([p for p, _ in mutants])
+    bases = np.array([b for _, b in mutants])
+    ref, alt = shared_predictions(model, x, indices, bases, batch_size, device, precision)
+    f_ref = ref[central].sum(axis=0)
+    f_mut = alt[:, central].sum(axis=1)
     out = np.zeros((len(positions), 4, ref.shape[-1]))
-    k = 0
-    for i, p in enumerate(positions):
-        refb = int(np.argmax(x[p])) if x[p].any() else -1
-        for b in range(4):
-            if b != refb:
-                out[i, b] = f_mut[k] - f_ref
-                k += 1
+    out[indices - positions[0], bases] = f_mut - f_ref
     return out
 
 
