@@ -3,22 +3,25 @@
 Per-variant centring (the default) gives every SNV its own window with the variant at index
 ``context_length // 2``, i.e. at the first base of bin ``n_bins // 2``, and pays a reference pass per
 variant. With ``share_reference``, each contig is cut into tiles of ``2 * max_offset`` bp
-(:func:`max_offset`) starting at its first base; the SNVs of one tile share one window centred on the
-tile's centre (:func:`tiles`). The tile's reference goes through the model once, and each alternate is
-that window with one base changed. A :class:`~stagevep.model.enformer.StageEnformer` reuses the
+(:func:`max_offset`) starting at its first base; the SNVs of one tile whose positions agree modulo the bin
+size share one window, placed so that each of them sits on the first base of a bin a whole number of bins
+from the window's centre (:func:`tiles`), as per-variant centring places a variant on the first base of
+the central bin. The window's reference goes through the model once, and each alternate is that window
+with one base changed. A :class:`~stagevep.model.enformer.StageEnformer` reuses the
 reference's input to every convolution layer and recomputes, layer by layer, only the positions that
 depend on the changed base (:class:`~stagevep.model.incremental.IncrementalConv`), so an alternate costs a
-few hundred positions of convolution and one transformer pass. The tiles are fixed by the genome alone,
+few hundred positions of convolution and one transformer pass. The windows are fixed by the genome alone,
 so a variant's scores do not depend on which other variants are scored with it (nor on the shard it
 lands in).
 
 Each variant's summary bins are centred on its own bin: bins ``b_v - central_bins // 2`` to
 ``b_v - central_bins // 2 + central_bins - 1``, where ``b_v`` is the bin holding the variant. A variant sits
-at most ``max_offset`` bp from its window's centre, so its summary bins keep at least a quarter of the
-spare bins (``(n_bins - central_bins) / 4``) between them and the window's edges. Within its bin the
-variant sits wherever its position puts it, where per-variant centring always puts it on the bin's first
-base: the two modes agree exactly only for a model that is translation-equivariant on the bin grid, and
-otherwise within a tolerance measured in docs/benchmarks.md.
+at most ``max_offset`` bp plus one bin from its window's centre, so its summary bins stay inside the
+window. The convolutions and pooling of Enformer move with the sequence in steps of whole bins (128 bp) and
+the transformer's positions are relative, so scores agree with per-variant centring except for what the
+window's ends contribute; the measured agreement is in docs/benchmarks.md. (Windows that put variants at
+other offsets within a bin would not agree: the pooling chain is not equivariant to shifts of less than a
+bin.)
 """
 
 from __future__ import annotations
@@ -50,19 +53,27 @@ def tile_size(geometry: Geometry, central_bins: int) -> int:
 
 def tiles(chroms: np.ndarray, positions: np.ndarray, geometry: Geometry, central_bins: int
           ) -> list[tuple[np.ndarray, int]]:
-    """Group variants by genome tile. ``chroms``, ``positions`` (1-based) ``(N,)``; returns, in genome order,
-    ``(members, centre)``: index arrays into the inputs and the 0-based genome index at the centre of
-    their shared window. Tile ``t`` of a contig covers 0-based ``[t * size, (t + 1) * size)`` and is centred
-    on ``t * size + size // 2``, so every member lies within ``max_offset`` bp of the centre."""
-    size = tile_size(geometry, central_bins)
-    tile = (positions.astype(np.int64) - 1) // size
-    order = np.lexsort((positions, tile, chroms))
+    """Group variants into shared windows. ``chroms``, ``positions`` (1-based) ``(N,)``; returns, in genome
+    order, ``(members, centre)``: index arrays into the inputs and the 0-based genome index at the centre of
+    their shared window.
+
+    Tile ``t`` of a contig covers 0-based ``[t * size, (t + 1) * size)`` (:func:`tile_size`). Its variants
+    are grouped by their position modulo the bin size, and each group's window is centred on the first index
+    at or after the tile's centre ``t * size + size // 2`` with that residue. Every member thus sits a whole
+    number of bins (at most ``max_offset / bin_size + 1``) from its window's centre, on the first base of its
+    bin, exactly where per-variant centring puts a variant.
+    """
+    size, bs = tile_size(geometry, central_bins), geometry.bin_size
+    pos0 = positions.astype(np.int64) - 1
+    tile, residue = pos0 // size, pos0 % bs
+    order = np.lexsort((positions, residue, tile, chroms))
     out: list[tuple[np.ndarray, int]] = []
     start = 0
     for k in range(1, len(order) + 1):
-        if k == len(order) or chroms[order[k]] != chroms[order[start]] or tile[order[k]] != tile[order[start]]:
-            members = order[start:k]
-            out.append((members, int(tile[members[0]]) * size + size // 2))
+        i, j = order[start], order[k] if k < len(order) else None
+        if j is None or chroms[j] != chroms[i] or tile[j] != tile[i] or residue[j] != residue[i]:
+            middle = int(tile[i]) * size + size // 2
+            out.append((order[start:k], middle + (int(residue[i]) - middle) % bs))
             start = k
     return out
 
