@@ -72,10 +72,10 @@ def test_empty_file_is_an_error(tmp_path):
 
 
 def test_unknown_extension_and_bad_rows(tmp_path):
-    txt = tmp_path / "x.txt"
-    txt.write_text("chr1\t1\t2\n")
+    xls = tmp_path / "x_peaks.xls"  # MACS2's spreadsheet, not a BED
+    xls.write_text("chr1\t1\t2\n")
     with pytest.raises(InputError, match="unknown peak file extension"):
-        read_peaks(txt)
+        read_peaks(xls)
     bad = tmp_path / "bad.bed"
     bad.write_text("chr1\t10\n")
     with pytest.raises(InputError, match="bad.bed line 1"):
