@@ -191,7 +191,8 @@ def _read_vcf(path: Path) -> pd.DataFrame:
     except OSError as err:
         raise InputError(f"cannot read VCF {path}: {err}. Is it a VCF, a bgzipped VCF or a BCF?") from err
     except Exception as err:  # cyvcf2 gives its header errors no narrower type
-        raise InputError(f"cannot read the header of VCF {path} ({err}); {_VCF_HEADER_FIX}") from err
+        raise InputError(_unreadable_compressed(path) or
+                         f"cannot read the header of VCF {path} ({err}); {_VCF_HEADER_FIX}") from err
     records = iter(reader)
     while True:
         try:
@@ -201,7 +202,7 @@ def _read_vcf(path: Path) -> pd.DataFrame:
         except OSError as err:
             raise InputError(f"cannot read VCF {path} after record {n_records} ({last}): {err}") from err
         except Exception as err:  # nor its record errors
-            raise InputError(_record_error(path, n_records, last, str(err))) from err
+            raise InputError(_unreadable_compressed(path) or _record_error(path, n_records, last, str(err))) from err
         n_records += 1
         chrom = rec.CHROM
         if chrom.startswith("#") or any(c.isspace() for c in chrom):
@@ -214,6 +215,21 @@ def _read_vcf(path: Path) -> pd.DataFrame:
             rid = f"{rec.ID}:{alt.upper()}" if rec.ID and len(alts) > 1 else (rec.ID or "")
             rows.append((rid, chrom, int(rec.POS), rec.REF, alt, ""))
     return pd.DataFrame(rows, columns=VARIANT_COLUMNS)
+
+
+def _unreadable_compressed(path: Path) -> str | None:
+    """Why a gzip-compressed VCF cannot be decompressed to its end (truncated or damaged), or None."""
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != b"\x1f\x8b":
+                return None
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (OSError, EOFError) as err:
+        return (f"cannot read VCF {path} (truncated or not a text/bgzip VCF?): {err}. Copy or download it again "
+                "(compare its size or md5 with the source)")
+    return None
 
 
 def _record_error(path: Path, n_read: int, last: str, detail: str) -> str:
