@@ -276,7 +276,8 @@ CASES: list[Case] = [
          lambda k: union(k, k.write("comments.bed", "track name=x\n# nothing\n")),
          r"peak file .*comments\.bed contains no peaks", "comments.bed", fix="check the file is complete"),
     Case("peaks_gzip_truncated", "peaks", "union_peaks.py",
-         lambda k: union(k, k.write("cut.bed.gz", truncated_gzip("".join(f"chr1\t{i}\t{i + 50}\n" for i in range(0, 5000, 7))))),
+         lambda k: union(k, k.write("cut.bed.gz", truncated_gzip(
+             "".join(f"chr1\t{i}\t{i + 50}\n" for i in range(0, 5000, 7))))),
          r"cannot read peak file .*cut\.bed\.gz \(truncated, or not a text/gzip file\?\)", "cut.bed.gz",
          fix="copy or download it again"),
     Case("peaks_binary", "peaks", "union_peaks.py",
@@ -716,7 +717,8 @@ def test_cyvcf2_header_errors_are_one_line_even_without_the_text_check(base, tmp
 
     monkeypatch.setattr(variants, "_check_vcf_header", lambda path: None)
     kit = Kit(tmp=tmp_path, out=tmp_path / "out", sheet_rows=[], **base)
-    argv = prepare(kit, vcf(kit, "t.vcf", "chr1\t3000\t.\tA\tG\t.\t.\t.\tGT\t0/1\t0/1\n", VCF_COLUMNS + "\tFORMAT\tS1\t"))
+    argv = prepare(kit, vcf(kit, "t.vcf", "chr1\t3000\t.\tA\tG\t.\t.\t.\tGT\t0/1\t0/1\n",
+                            VCF_COLUMNS + "\tFORMAT\tS1\t"))
     case = Case("no_text_check", "variants", "prepare_variants.py", lambda k: argv, "", "t.vcf")
     got = _run_script(case, kit, argv)
     assert got.refused and "Traceback" not in got.stderr, got.stderr
