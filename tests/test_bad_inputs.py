@@ -223,7 +223,8 @@ CASES: list[Case] = [
          r"zero\.bw is 0 bytes, too short to be a bigWig", "zero.bw", fix="copy or download it again"),
     Case("bigwig_is_bigbed", "bigWig", "check_inputs.py",
          lambda k: preflight(k, bigwig=_bigbed(k, "peaks_as_signal.bw")),
-         r"peaks_as_signal\.bw is not a bigWig file", "peaks_as_signal.bw",
+         r"peaks_as_signal\.bw is a bigBed file, not a bigWig: are the samplesheet's bigwig and peaks columns "
+         r"swapped\?", "peaks_as_signal.bw",
          fix="the samplesheet's bigwig and peaks columns are swapped"),
     Case("bigwig_chr_prefix", "bigWig", "check_inputs.py",
          lambda k: preflight(k, bigwig=str(write_bigwig(k.tmp / "ensembl.bw", {"1": 6000, "2": 4000},
@@ -525,10 +526,10 @@ def _fasta_with_fai(kit: Kit, name: str, fai: str) -> str:
 def _bigbed(kit: Kit, name: str) -> str:
     import pybigtools
 
-    path = kit.tmp / name
-    pybigtools.open(str(path), "w").write(CHROMS, iter([("chr1", 100 * i, 100 * i + 50, "p\t0\t.")
-                                                        for i in range(1, 40)]))
-    return str(path)
+    written = kit.tmp / f"{name}.bb"  # pybigtools picks the format from the name
+    pybigtools.open(str(written), "w").write(CHROMS, iter([("chr1", 100 * i, 100 * i + 50, "p\t0\t.")
+                                                           for i in range(1, 40)]))
+    return str(written.rename(kit.tmp / name))
 
 
 def _edited_checkpoint(kit: Kit, name: str, drop: str | None = None, **changes) -> str:
