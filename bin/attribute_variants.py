@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ids", default="", help="comma-separated variant IDs to attribute")
     p.add_argument("--top-n", type=int, default=0, help="also attribute the N highest-scoring SNVs")
     p.add_argument("--ism-flank", type=int, default=20, help="mutate every base within this many bp of the variant")
-    p.add_argument("--central-bins", type=int, required=True, help="bins whose prediction is explained")
+    p.add_argument("--central-bins", type=int, default=None,
+                   help="bins whose prediction is explained (default: as for score_variants.py)")
     p.add_argument("--batch-size", type=int, default=16, help="mutant windows per forward pass")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"])

@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracks", nargs="*", default=[], help="tracks_NNNNN.h5 of every shard (merged into tracks.h5)")
     p.add_argument("--track-ids", default="", help="comma-separated variant IDs whose tracks to keep")
     p.add_argument("--track-top-n", type=int, default=0, help="also keep the tracks of the N highest scores")
-    p.add_argument("--central-bins", type=int, required=True, help="as given to score_variants.py")
+    p.add_argument("--central-bins", type=int, default=None,
+                   help="as given to score_variants.py (default: derived from the checkpoint's n_bins likewise)")
     p.add_argument("--pseudocount", type=float, default=1e-3)
     p.add_argument("--rc-ensemble", action="store_true")
     p.add_argument("--share-reference", action="store_true", help="as given to score_variants.py")

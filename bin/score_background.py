@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="background.parquet to write (background.json beside it)")
     p.add_argument("--n", type=int, default=10000, help="background SNVs to draw")
     p.add_argument("--seed", type=int, default=0, help="random seed of the draw")
-    p.add_argument("--central-bins", type=int, required=True, help="as for score_variants.py")
+    p.add_argument("--central-bins", type=int, default=None,
+                   help="as for score_variants.py (default: derived from the checkpoint's n_bins likewise)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--pseudocount", type=float, default=1e-3)
     p.add_argument("--rc-ensemble", action="store_true")

@@ -15,7 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", required=True, help="VCF (.vcf/.vcf.gz) or TSV: chrom pos ref alt [id] [group]")
     p.add_argument("--groups", help="optional TSV 'id group' assigning groups to variants")
     p.add_argument("--out", required=True, help="scores.tsv to write (scores.parquet is written beside it)")
-    p.add_argument("--central-bins", type=int, default=96, help="bins around the centre summarised in the scores")
+    p.add_argument("--central-bins", type=int, default=None,
+                   help="bins around the centre summarised in the scores (default: round(n_bins * 96 / 896) "
+                        "of the checkpoint, the seed's 96 of 896)")
     p.add_argument("--batch-size", type=int, default=8,
                    help="variants per forward pass (each contributes its ref and alt sequence)")
     p.add_argument("--pseudocount", type=float, default=1e-3, help="added to ref and alt before log2")

@@ -47,3 +47,22 @@ class Geometry:
     def to_dict(self) -> dict[str, int]:
         """Plain dict for checkpoints, HDF5 attributes and JSON."""
         return asdict(self)
+
+
+#: the seed's variant score summarised the central 96 of Enformer's 896 bins (bin 448 +/- 48)
+SEED_CENTRAL_BINS, SEED_N_BINS = 96, 896
+
+
+def default_central_bins(geometry: Geometry) -> int:
+    """Central bins summarised in variant scores when the user gives none: the seed's share of the window.
+
+    ``round(n_bins * 96 / 896)``, at least 1: 96 for Enformer's 896 bins, 7 for 64, 3 for 32. Every
+    scoring, calibration and attribution step takes its default from here, so that a checkpoint of any
+    geometry scores without geometry flags.
+    """
+    return max(1, round(geometry.n_bins * SEED_CENTRAL_BINS / SEED_N_BINS))
+
+
+def resolve_central_bins(central_bins: int | None, geometry: Geometry) -> int:
+    """``central_bins`` as given, or :func:`default_central_bins` of ``geometry`` when it is None."""
+    return default_central_bins(geometry) if central_bins is None else int(central_bins)

@@ -135,3 +135,25 @@ def test_usage_md_describes_every_samplesheet_column():
     assert columns == ["stage", "replicate", "bigwig", "peaks"], "the DESIGN.md contract: stage,replicate,bigwig,peaks"
     for column in schema["items"]["properties"]:
         assert f"| `{column}` |" in USAGE, f"docs/usage.md's samplesheet table lacks {column}"
+
+
+def parameter_rows(doc: str) -> list[str]:
+    """Names of the parameters of every ``| `--name` | ... |`` table row of ``doc``, in order (repeats kept)."""
+    return re.findall(r"^\|\s*`--(\w+)`\s*\|", doc, re.MULTILINE)
+
+
+def test_usage_md_lists_each_parameter_once():
+    rows = parameter_rows(USAGE)
+    assert set(schema_parameters()) <= set(rows), "every parameter has a row in the parameter tables"
+    repeated = sorted({name for name in rows if rows.count(name) > 1})
+    assert not repeated, f"docs/usage.md lists these parameters more than once: {repeated}"
+
+
+def test_parameter_rows_counts_repeats():
+    doc = "| `--a` | 1 | x |\n| `--b` | 2 | y |\n| `--a` | 3 | z |\ntext `--a` here\n"
+    assert parameter_rows(doc) == ["a", "b", "a"]
+
+
+def test_troubleshooting_md_is_linked():
+    readme = (REPO / "README.md").read_text()
+    assert "docs/troubleshooting.md" in readme and "troubleshooting.md" in USAGE

@@ -72,10 +72,10 @@ def test_empty_file_is_an_error(tmp_path):
 
 
 def test_unknown_extension_and_bad_rows(tmp_path):
-    txt = tmp_path / "x.txt"
-    txt.write_text("chr1\t1\t2\n")
+    xls = tmp_path / "x_peaks.xls"  # MACS2's spreadsheet, not a BED
+    xls.write_text("chr1\t1\t2\n")
     with pytest.raises(InputError, match="unknown peak file extension"):
-        read_peaks(txt)
+        read_peaks(xls)
     bad = tmp_path / "bad.bed"
     bad.write_text("chr1\t10\n")
     with pytest.raises(InputError, match="bad.bed line 1"):
@@ -162,3 +162,43 @@ def test_empty_gzipped_file_is_an_error(tmp_path):
         fh.write("track name=x\n")
     with pytest.raises(InputError, match="empty.narrowPeak.gz contains no peaks"):
         read_peaks(gz)
+
+
+def test_bed12_and_broadpeak_txt_are_read_by_union_peaks_py(tmp_path):
+    """MACS3 bdgbroadcall's default output (*.bed12) and a broadPeak saved as .txt go through the real script."""
+    import sys
+    from pathlib import Path
+
+    bed12 = tmp_path / "sample_broad.bed12"
+    bed12.write_text("track name=broad\nchr1\t100\t900\tp1\t0\t.\t100\t900\t0\t2\t100,200,\t0,600,\n"
+                     "chr2\t50\t400\tp2\t0\t.\t50\t400\t0\t1\t350,\t0,\n")
+    broad = tmp_path / "calls.txt"
+    broad.write_text("chr1\t850\t1200\tb1\t0\t.\t3.5\t4.1\t2.0\n")
+    out = tmp_path / "union.bed"
+    script = Path(__file__).resolve().parents[1] / "bin" / "union_peaks.py"
+    res = subprocess.run([sys.executable, str(script), "--inputs", str(bed12), str(broad), "--output", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert out.read_text() == "chr1\t100\t1200\nchr2\t50\t400\n"
+    assert read_peaks(bed12).values.tolist() == [["chr1", 100, 900], ["chr2", 50, 400]]
+
+
+@pytest.mark.parametrize(("fields", "flavour"), [
+    (["chr1", "1", "5"], "BED3"),
+    (["chr1", "1", "5", "p", "0", "+"], "BED6"),
+    (["chr1", "1", "5", "p", "0", ".", "3.5", "4.1", "2.0", "12"], "narrowPeak"),
+    (["chr1", "1", "5", "p", "0", ".", "3.5", "4.1", "2.0"], "broadPeak"),
+    (["chr1", "1", "5", "p", "0", ".", "1", "5", "0", "1", "4,", "0,"], "BED12"),
+    (["chr1", "1", "5", "p", "0", ".", "1", "5", "0", "1", "4,", "0,", "3.5", "4.1", "2.0"], "gappedPeak"),
+])
+def test_peak_flavour_from_the_columns(fields, flavour):
+    from stagevep.io.peaks import peak_flavour
+
+    assert peak_flavour(fields) == flavour
+
+
+def test_bigbed_named_bed_is_read_by_its_content(tmp_path):
+    written = tmp_path / "peaks.bb"
+    pybigtools.open(str(written), "w").write({"chr1": 5000}, iter([("chr1", 10, 50, "p\t0\t.")]))
+    bb = written.rename(tmp_path / "peaks.bed")  # a bigBed saved under a text name
+    assert read_peaks(bb).values.tolist() == [["chr1", 10, 50]]

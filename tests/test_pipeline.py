@@ -1055,7 +1055,7 @@ def test_missing_required_parameters_fail_before_any_task(tmp_path):
 
 def sheet_unknown_extension(tmp: Path) -> list[str]:
     rows = absolute_rows()
-    rows[2]["peaks"] = rows[2]["peaks"] + ".txt"  # data row 3 = line 4
+    rows[2]["peaks"] = rows[2]["peaks"] + ".xls"  # data row 3 = line 4 (MACS2 also writes _peaks.xls)
     return ["--input", str(write_sheet(tmp / "sheet.csv", rows))]
 
 

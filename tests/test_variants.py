@@ -2,6 +2,7 @@
 
 import gzip
 import logging
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 
 from conftest import mixing_model
 from stagevep.errors import InputError
-from stagevep.geometry import Geometry
+from stagevep.geometry import Geometry, default_central_bins
 from stagevep.io.genome import one_hot, open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
@@ -365,3 +366,31 @@ def test_variant_panels_with_observed_signal(tmp_path, test_data, tiny_checkpoin
     with pytest.raises(InputError, match="does not name a model track"):
         plot_variant_files(tmp_path / "scores.tsv", tmp_path / "tracks.h5", tmp_path / "plots", [], 1,
                            [test_data / "bigwig" / "CS13_rep1.bw"])
+
+
+@pytest.mark.parametrize(("n_bins", "central"), [(896, 96), (64, 7), (32, 3), (16, 2), (8, 1), (1, 1)])
+def test_default_central_bins_is_the_seeds_share_of_the_window(n_bins, central):
+    assert default_central_bins(Geometry(n_bins=n_bins, bin_size=128, context_length=131_072)) == central
+
+
+def test_score_variants_of_a_64_bin_model_needs_no_geometry_flag(tmp_path, test_data, few_variants):
+    """bin/score_variants.py with only --checkpoint/--fasta/--variants/--out on a 64-bin model (the old fixed
+    default of 96 central bins failed here): it scores, and summarises round(64 * 96 / 896) = 7 central bins."""
+    import subprocess
+    import sys
+
+    geometry = Geometry(n_bins=64, bin_size=128, context_length=8192)
+    model = mixing_model(geometry, 2)
+    ckpt = tmp_path / "best64.pt"
+    save_checkpoint(ckpt, model, {"model_config": model_config("tiny", geometry), "tracks": ["CS13", "CS20"],
+                                  "geometry": geometry.to_dict(), "target_transform": {"transform": "log1p"}})
+    out = tmp_path / "scores.tsv"
+    res = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "bin" / "score_variants.py"),
+                          "--checkpoint", str(ckpt), "--fasta", str(test_data / "genome.fa"), "--variants",
+                          str(few_variants), "--out", str(out), "--device", "cpu", "--save-tracks",
+                          str(tmp_path / "tracks.h5")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    scores = pd.read_csv(out, sep="\t")
+    assert len(scores) == 8 and (scores["status"] == "ok").sum() >= 6
+    with h5py.File(tmp_path / "tracks.h5") as h5:
+        assert h5.attrs["central_bins"] == 7 and h5.attrs["n_bins"] == 64

@@ -43,7 +43,7 @@ workflow STAGEVEP {
         def groups = params.groups ? file(params.groups, checkIfExists: true) : []
         VARIANT_ANALYSIS(ch_checkpoint, file(params.variants, checkIfExists: true), groups, ch_fasta, ch_bigwigs,
             !params.skip_group_comparison, params.background_variants,
-            "n=${params.background_variants} seed=${params.seed} central_bins=${params.central_bins} " +
+            "n=${params.background_variants} seed=${params.seed} central_bins=${params.central_bins ?: 'model'} " +
             "rc=${params.rc_ensemble} precision=${params.precision} shared=${params.share_reference}")
         ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
     }

@@ -222,7 +222,11 @@ def read_windows(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"windows file not found: {path}")
-    df = pd.read_csv(path, sep="\t", header=None, names=WINDOW_COLUMNS, dtype={"chrom": str, "split": str})
+    try:
+        df = pd.read_csv(path, sep="\t", header=None, names=WINDOW_COLUMNS, dtype={"chrom": str, "split": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot parse windows file {path} (chrom start end name split, tab-separated, as "
+                         f"make_windows.py writes it): {err}") from err
     bad = ~df["split"].isin(["train", "val", "test"])
     if bad.any():
         row = int(bad.idxmax()) + 1

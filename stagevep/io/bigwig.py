@@ -40,6 +40,11 @@ def check_bbi_file(path: str | Path, kind: str = "bigWig") -> dict[str, float]:
         if len(head) < _HEADER.size:
             raise InputError(f"{path} is {size} bytes, too short to be a {kind}: the file is empty or truncated")
         fields = _HEADER.unpack(head)
+        other = next(k for k in _MAGIC if k != kind)
+        if fields[0] == _MAGIC[other]:
+            raise InputError(
+                f"{path} is a {other} file, not a {kind}: are the samplesheet's bigwig and peaks columns swapped?"
+            )
         if fields[0] != _MAGIC[kind]:
             raise InputError(
                 f"{path} is not a {kind} file (it starts with bytes {head[:4].hex()}{_looks_like(head)}); "

@@ -32,6 +32,7 @@ def open_fasta(path: str | Path) -> pyfaidx.Fasta:
     path = Path(path)
     if not path.exists():
         raise InputError(f"FASTA file not found: {path}")
+    compressed = _check_compression(path)
     fai = Path(f"{path}.fai")
     if not fai.is_file():
         no_index = (
@@ -47,12 +48,69 @@ def open_fasta(path: str | Path) -> pyfaidx.Fasta:
             pyfaidx.Faidx(str(path), rebuild=False).close()
         except (pyfaidx.FastaIndexingError, ValueError) as err:
             raise InputError(f"cannot index FASTA {path}: {err}. Is it a valid (bgzipped) FASTA?") from err
+        except ImportError as err:
+            raise InputError(_BGZF_NEEDS_BIOPYTHON.format(path=path, err=err)) from err
         except OSError as err:
             raise InputError(f"{no_index} ({err})") from err
+    if not compressed:
+        check_fai(path, fai)
     try:
         return pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True, rebuild=False)
     except (pyfaidx.FastaIndexingError, ValueError, OSError) as err:
         raise InputError(f"cannot read FASTA {path}: {err}. Is it a valid (bgzipped) FASTA?") from err
+    except ImportError as err:
+        raise InputError(_BGZF_NEEDS_BIOPYTHON.format(path=path, err=err)) from err
+
+
+_BGZF_NEEDS_BIOPYTHON = ("cannot read the bgzipped FASTA {path} ({err}): decompress it (`bgzip -d -k {path}`) and "
+                         "give the plain FASTA, or install Biopython")
+
+
+def _check_compression(path: Path) -> bool:
+    """True for a BGZF-compressed FASTA; an :class:`InputError` for plain gzip, which cannot be indexed."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[:2] != b"\x1f\x8b":
+        return False
+    # BGZF: a gzip member with the FEXTRA flag and a 'BC' subfield (SAM specification, section 4.1)
+    if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+        return True
+    raise InputError(
+        f"the FASTA {path} is gzip-compressed but not with bgzip, so it cannot be indexed: recompress it with "
+        f"`gunzip -c {path.name} | bgzip > bgzipped.fa.gz` (or give it uncompressed)"
+    )
+
+
+def check_fai(path: Path, fai: Path) -> None:
+    """Check that the ``.fai`` index of an uncompressed FASTA is well formed and fits the FASTA.
+
+    Every line needs 5 integer columns (name, length, offset, bases per line, bytes per line); each
+    contig's sequence must end inside the file and start right after its ``>name`` line. A stale index
+    (the FASTA was replaced) is an :class:`InputError` that says to rebuild it.
+    """
+    rebuild = f"delete {fai.name} (stagevep then rebuilds it) or rebuild it with `samtools faidx {path.name}`"
+    size = path.stat().st_size
+    with open(fai) as idx, open(path, "rb") as fa:
+        for lineno, line in enumerate(idx, start=1):
+            fields = line.rstrip("\n").split("\t")
+            try:
+                name = fields[0]
+                length, offset, bases, width = (int(f) for f in fields[1:5])
+            except ValueError as err:
+                raise InputError(f"FASTA index {fai} line {lineno} is malformed (expected name, length, offset, "
+                                 f"bases per line, bytes per line: 5 tab-separated columns): {rebuild}") from err
+            if len(fields) < 5 or bases <= 0 or width < bases:
+                raise InputError(f"FASTA index {fai} line {lineno} is malformed: {rebuild}")
+            end = offset + (length // bases) * width + length % bases
+            fa.seek(max(0, offset - len(name) - 2 - 1024))
+            before = fa.read(offset - fa.tell()).rsplit(b"\n", 2)
+            header_ok = len(before) >= 2 and before[-1] == b"" and before[-2].split()[:1] == [b">" + name.encode()]
+            if end > size or not header_ok:
+                raise InputError(
+                    f"FASTA index {fai} does not fit {path}: contig {name!r} ({length:,} bp at byte {offset:,}) "
+                    f"{'ends beyond the file' if end > size else 'does not start after its >' + name + ' line'}. "
+                    f"The FASTA was changed after the index was built: {rebuild}"
+                )
 
 
 def fasta_lengths(path: str | Path) -> dict[str, int]:

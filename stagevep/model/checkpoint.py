@@ -57,6 +57,11 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if missing:
         raise InputError(f"{path} is not a stagevep checkpoint: it lacks {missing} (use best.pt from the train/ "
                          "folder of a stagevep run)")
+    try:
+        Geometry(**ckpt["geometry"])
+    except (InputError, TypeError) as err:
+        raise InputError(f"{path}: its geometry {ckpt['geometry']!r} is invalid ({err}); the file is damaged or "
+                         "was not written by train.py: use best.pt from the train/ folder of a stagevep run") from err
     return ckpt
 
 

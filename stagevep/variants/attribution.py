@@ -30,7 +30,7 @@ from torch import nn
 
 from stagevep import __version__
 from stagevep.errors import InputError
-from stagevep.geometry import Geometry
+from stagevep.geometry import Geometry, resolve_central_bins
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import one_hot, open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
@@ -156,7 +156,7 @@ def write_attribution(path: str | Path, result: dict[str, np.ndarray], attrs: di
 
 def attribute_variant_file(
     checkpoint: str | Path, fasta: str | Path, scores_tsv: str | Path, out_dir: str | Path, *,
-    ids: Sequence[str] = (), top_n: int = 0, flank: int = 20, central_bins: int = 96, batch_size: int = 16,
+    ids: Sequence[str] = (), top_n: int = 0, flank: int = 20, central_bins: int | None = None, batch_size: int = 16,
     device: str = "auto", precision: str = "auto",
 ) -> list[Path]:
     """Attribution of the variants ``ids`` plus the ``top_n`` highest ``score`` s of ``scores_tsv`` (SNVs with
@@ -176,6 +176,7 @@ def attribute_variant_file(
     dev = resolve_device(device)
     model, ckpt = load_checkpoint(checkpoint, dev)
     geometry, tracks = checkpoint_geometry(ckpt), list(ckpt["tracks"])
+    central_bins = resolve_central_bins(central_bins, geometry)
     fa = open_fasta(fasta)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

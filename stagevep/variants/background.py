@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from stagevep.geometry import resolve_central_bins
 from stagevep.io.genome import open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, checkpoint_windows, load_checkpoint
 from stagevep.model.predict import resolve_device
@@ -30,7 +31,7 @@ def score_background_file(
     *,
     n: int = 10000,
     seed: int = 0,
-    central_bins: int,
+    central_bins: int | None = None,
     batch_size: int = 8,
     pseudocount: float = 1e-3,
     device: str = "auto",
@@ -48,6 +49,7 @@ def score_background_file(
     dev = resolve_device(device)
     model, ckpt = load_checkpoint(checkpoint, dev)
     geometry = checkpoint_geometry(ckpt)
+    central_bins = resolve_central_bins(central_bins, geometry)
     tracks = list(ckpt["tracks"])
     windows = checkpoint_windows(ckpt, checkpoint)
     fa = open_fasta(fasta)

@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from stagevep.geometry import resolve_central_bins
 from stagevep.io.files import atomic_path
 from stagevep.model.checkpoint import checkpoint_contigs, checkpoint_geometry, checkpoint_windows, read_checkpoint
 from stagevep.variants.calibrate import calibrate, file_md5, read_background, scoring_settings
@@ -65,7 +66,7 @@ def merge_scores_files(
     variants: str | Path,
     out_dir: str | Path,
     *,
-    central_bins: int,
+    central_bins: int | None = None,
     pseudocount: float = 1e-3,
     rc_ensemble: bool = False,
     precision: str = "auto",
@@ -87,6 +88,7 @@ def merge_scores_files(
     scores = merge_shards(shard_scores, manifest)
     ckpt = read_checkpoint(checkpoint)
     tracks, geometry = list(ckpt["tracks"]), checkpoint_geometry(ckpt)
+    central_bins = resolve_central_bins(central_bins, geometry)
     settings = scoring_settings(central_bins, pseudocount, rc_ensemble, precision, share_reference)
     if background is not None:
         bg = read_background(background, tracks, settings)

@@ -18,7 +18,7 @@ from torch import nn
 from stagevep import __version__
 from stagevep.errors import InputError
 from stagevep.evaluate.metrics import to_raw
-from stagevep.geometry import Geometry
+from stagevep.geometry import Geometry, resolve_central_bins
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import fetch_padded, one_hot, open_fasta
 from stagevep.io.variants import read_variants
@@ -429,7 +429,7 @@ def score_variant_file(
     variants: str | Path,
     out: str | Path,
     groups: str | Path | None = None,
-    central_bins: int = 96,
+    central_bins: int | None = None,
     batch_size: int = 8,
     pseudocount: float = 1e-3,
     device: str = "auto",
@@ -447,7 +447,8 @@ def score_variant_file(
 ) -> pd.DataFrame:
     """File-level scoring: read the variant table, write ``scores.tsv`` and ``scores.parquet``.
 
-    The model, its tracks and geometry come from ``checkpoint``. With
+    The model, its tracks and geometry come from ``checkpoint``; ``central_bins`` None takes
+    :func:`~stagevep.geometry.default_central_bins` of that geometry. With
     ``save_tracks`` the per-bin ref/alt predictions go to that HDF5 file (see
     :func:`write_tracks`): for every scored variant, or, when ``track_ids`` or
     ``track_top_n`` is given, only for those IDs and the ``track_top_n`` highest scores.
@@ -461,6 +462,7 @@ def score_variant_file(
     dev = resolve_device(device)
     model, ckpt = load_checkpoint(checkpoint, dev)
     geometry = checkpoint_geometry(ckpt)
+    central_bins = resolve_central_bins(central_bins, geometry)
     tracks = list(ckpt["tracks"])
     keeper = None
     if save_tracks:
