@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Finetune Enformer with one output track per stage on targets.h5.
 
-Multi-GPU (or multi-process CPU) data parallel: torchrun --nproc_per_node N train.py ...
-Exit status 75: CUDA out of memory (rerun with --memory-retry 1, as the Nextflow process does).
+Multi-GPU (or multi-process CPU) data parallel: torchrun --standalone --nproc_per_node N train.py ...
+(NCCL on GPUs; --ddp-backend gloo for CPU processes).
+Exit status 75: CUDA out of memory (rerun with --memory-retry 1, as the Nextflow process does). torchrun
+reports a failed process as status 1, so with --oom-marker FILE the process that ran out of memory also
+creates FILE: the Nextflow process then exits 75 itself.
 """
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 
 from stagevep.cli import run_cli
 from stagevep.model.enformer import FINETUNE_MODES, MODEL_SIZES
+from stagevep.train.distributed import DDP_BACKENDS
 from stagevep.train.loop import EXIT_OUT_OF_MEMORY, LOSSES, PRECISIONS, TrainConfig, train
 from stagevep.train.schedule import SCHEDULES
 
@@ -60,13 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-retry", type=int, default=d.memory_retry,
                    help="out-of-memory retries so far: halve the batch and double --accumulate this many times")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--ddp-backend", default=d.ddp_backend, choices=DDP_BACKENDS,
+                   help="process group backend under torchrun: auto (NCCL on CUDA, gloo on the CPU), nccl or gloo")
+    p.add_argument("--oom-marker", type=Path,
+                   help="on CUDA out of memory also create this file (for launchers that hide exit status 75)")
     p.add_argument("--num-workers", type=int, default=d.num_workers)
     p.add_argument("--seed", type=int, default=d.seed)
     return p
 
 
 def main(args: argparse.Namespace) -> None:
-    opts = {k: v for k, v in vars(args).items() if k not in ("log_level",)}
+    opts = {k: v for k, v in vars(args).items() if k not in ("log_level", "oom_marker")}
     opts["pretrained"] = None if opts["pretrained"] == "none" else opts["pretrained"]
     opts["max_steps"] = opts["max_steps"] or None
     try:
@@ -74,6 +83,8 @@ def main(args: argparse.Namespace) -> None:
     except torch.OutOfMemoryError as err:
         print(f"ERROR: CUDA out of memory ({err}). Rerun with --memory-retry 1 (half the batch, twice the "
               "accumulation), --gradient-checkpointing or --precision bf16.", file=sys.stderr)
+        if args.oom_marker is not None:
+            args.oom_marker.touch()
         raise SystemExit(EXIT_OUT_OF_MEMORY) from None
 
 

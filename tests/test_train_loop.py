@@ -20,6 +20,7 @@ from stagevep.model import checkpoint
 from stagevep.model.checkpoint import read_checkpoint
 from stagevep.model.enformer import build_model, init_head_bias, model_config, set_pair_attention_pool
 from stagevep.train import loop
+from stagevep.train.distributed import init_distributed
 from stagevep.train.loop import EXIT_OUT_OF_MEMORY, TrainConfig, apply_memory_retry, train
 from stagevep.train.sampler import StepBatchSampler, epoch_order, step_indices
 from stagevep.train.schedule import WarmupSchedule
@@ -114,7 +115,7 @@ def test_memory_retry_halves_batch_then_checkpoints():
         apply_memory_retry(TrainConfig(**{**cfg.__dict__, "memory_retry": 4}))
 
 
-def test_out_of_memory_exits_with_retry_code(monkeypatch, capsys):
+def test_out_of_memory_exits_with_retry_code(monkeypatch, capsys, tmp_path):
     spec = importlib.util.spec_from_file_location("train_cli", REPO / "bin" / "train.py")
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
@@ -127,6 +128,40 @@ def test_out_of_memory_exits_with_retry_code(monkeypatch, capsys):
         cli.run_cli(cli.build_parser, cli.main, ["--targets", "t.h5", "--fasta", "g.fa", "--out-dir", "o"])
     assert exc.value.code == EXIT_OUT_OF_MEMORY == 75
     assert "--memory-retry 1" in capsys.readouterr().err
+    # under torchrun (which reports a failed process as 1) the marker file tells the Nextflow process
+    marker = tmp_path / ".out_of_memory"
+    with pytest.raises(SystemExit):
+        cli.run_cli(cli.build_parser, cli.main, ["--targets", "t.h5", "--fasta", "g.fa", "--out-dir", "o",
+                                                 "--oom-marker", str(marker)])
+    assert marker.exists()
+
+
+def torchrun_env(monkeypatch, world_size: int = 2, rank: int = 0) -> None:
+    for name, value in (("WORLD_SIZE", world_size), ("RANK", rank), ("LOCAL_RANK", rank),
+                        ("LOCAL_WORLD_SIZE", world_size)):
+        monkeypatch.setenv(name, str(value))
+
+
+def test_nccl_without_a_gpu_fails_naming_the_cpu_backend(monkeypatch):
+    torchrun_env(monkeypatch)
+    with pytest.raises(InputError, match="--ddp_backend nccl.*needs CUDA GPUs.*--ddp_backend gloo"):
+        init_distributed("cpu", "nccl")
+    with pytest.raises(InputError, match="--ddp-backend must be one of"):
+        init_distributed("cpu", "mpi")
+
+
+def test_more_processes_than_visible_gpus_fails_naming_gpus(monkeypatch):
+    torchrun_env(monkeypatch)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(InputError, match=r"--gpus 2.*only 1 GPU\(s\) are visible.*lower --gpus to 1"):
+        init_distributed("cuda", "auto")
+
+
+def test_single_process_ignores_the_backend(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    ctx = init_distributed("cpu", "nccl")
+    assert not ctx.distributed and ctx.backend is None
 
 
 # ---------------------------------------------------------------- real (tiny) training runs

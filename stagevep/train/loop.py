@@ -48,6 +48,7 @@ from stagevep.model.enformer import (
 from stagevep.model.predict import autocast_dtype, predict_batches
 from stagevep.progress import progress
 from stagevep.train.distributed import (
+    DDP_BACKENDS,
     DistContext,
     all_reduce_mean,
     close_distributed,
@@ -116,6 +117,7 @@ class TrainConfig:
     resume: bool = False
     memory_retry: int = 0
     device: str = "auto"
+    ddp_backend: str = "auto"
     num_workers: int = 0
     seed: int = 0
 
@@ -172,6 +174,8 @@ def validate_config(cfg: TrainConfig) -> None:
         raise InputError(f"--loss must be one of {LOSSES}, got {cfg.loss!r}")
     if cfg.schedule not in SCHEDULES:
         raise InputError(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    if cfg.ddp_backend not in DDP_BACKENDS:
+        raise InputError(f"--ddp-backend must be one of {DDP_BACKENDS}, got {cfg.ddp_backend!r}")
     if cfg.precision not in PRECISIONS:
         raise InputError(f"--precision must be one of {PRECISIONS}, got {cfg.precision!r}")
     if cfg.max_steps is None and cfg.epochs is None:
@@ -202,7 +206,7 @@ def train(cfg: TrainConfig) -> Path:
     """
     cfg = apply_memory_retry(cfg)
     validate_config(cfg)
-    ctx = init_distributed(cfg.device)
+    ctx = init_distributed(cfg.device, cfg.ddp_backend)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     try:
         return _train(cfg, ctx)
@@ -249,6 +253,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
         **asdict(cfg), "world_size": ctx.world_size, "global_batch": global_batch, "steps_per_epoch": steps_per_epoch,
         "total_steps": total_steps, "warmup_steps": warmup, "max_bin_shift": max_bin_shift, "device": str(device),
         "precision": {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[dtype],
+        "ddp_backend": ctx.backend or "none",
         "tracks": list(data.tracks), "geometry": geometry.to_dict(), "n_train": len(train_idx),
         "n_val": len(val_idx), "stagevep_version": __version__, "torch_version": torch.__version__,
     }
@@ -259,7 +264,7 @@ def _train(cfg: TrainConfig, ctx: DistContext) -> Path:
     model = build_model(mcfg, len(data.tracks), cfg.pretrained)
     set_pair_attention_pool(model)
     init_head_bias(model, data.targets[train_idx].mean(axis=(0, 1)))
-    if ctx.distributed and device.type != "cuda":
+    if ctx.distributed and ctx.backend != "nccl":
         plain_batchnorm(model)
     apply_finetune_policy(model, cfg.finetune, cfg.unfreeze_last_n)
     if not cfg.dropout:

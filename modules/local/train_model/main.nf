@@ -1,3 +1,7 @@
+// Training with task.ext.nproc processes (--gpus): one runs train.py itself, more run it under
+// `torchrun --standalone` (a free rendezvous port on this node), one GPU each. Test hook: with the environment
+// variable STAGEVEP_TEST_OOM_ATTEMPTS=<n> the task exits 75 (as train.py does on CUDA out of memory) on
+// attempts up to n.
 process TRAIN_MODEL {
     tag "${meta.id}"
     label 'process_gpu'
@@ -18,12 +22,20 @@ process TRAIN_MODEL {
 
     script:
     def args = task.ext.args ?: ''
+    def nproc = (task.ext.nproc ?: 1) as int
     // train.py exits 75 on CUDA out of memory; each retry halves the batch and doubles the accumulation
-    // (same global batch), then turns on gradient checkpointing (errorStrategy in conf/base.config)
+    // (same global batch), then turns on gradient checkpointing (errorStrategy in conf/base.config).
+    // torchrun reports a failed process as 1: the process that ran out of memory leaves .out_of_memory
     def memory_retry = task.attempt - 1
+    def launch = nproc > 1 ? "torchrun --standalone --nnodes 1 --nproc_per_node ${nproc} \$(command -v train.py)" : 'train.py'
     """
-    train.py --targets ${targets} --fasta ${fasta} --out-dir train --pretrained ${pretrained} ${args} \
-        --memory-retry ${memory_retry}
+    if [ ${task.attempt} -le "\${STAGEVEP_TEST_OOM_ATTEMPTS:-0}" ]; then
+        echo "test hook: out of memory on attempt ${task.attempt}" >&2
+        exit 75
+    fi
+    rm -f .out_of_memory
+    ${launch} --targets ${targets} --fasta ${fasta} --out-dir train --pretrained ${pretrained} ${args} \
+        --memory-retry ${memory_retry} --oom-marker .out_of_memory || { status=\$?; [ -e .out_of_memory ] && exit 75; exit \$status; }
     software_versions.py --process ${task.process} > versions.yml
     """
 
