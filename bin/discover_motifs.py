@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="writes motifs.tsv, motifs.meme, stage_contributions.png/.pdf")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--half-width", type=int, default=512, help="bases each side of the window centre attributed")
-    p.add_argument("--database", help="MEME motif file to match the motifs against (e.g. JASPAR's MEME download)")
+    p.add_argument("--database", help="motifs to match against: a MEME file, or jaspar / JASPAR<year> "
+                   "(JASPAR CORE vertebrates, bundled with pyjaspar)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default="auto")
     return p

@@ -35,7 +35,8 @@ workflow STAGEVEP {
 
     if (params.discover_motifs) {
         DISCOVER_MOTIFS(ch_checkpoint, ch_fasta,
-            params.motif_database ? file(params.motif_database, checkIfExists: true) : [])
+            params.motif_database && !(params.motif_database.toString() ==~ /(?i)jaspar(\d{4})?/)
+                ? file(params.motif_database, checkIfExists: true) : [])
         ch_versions = ch_versions.mix(DISCOVER_MOTIFS.out.versions)
     }
 

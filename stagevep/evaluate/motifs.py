@@ -12,13 +12,15 @@
    replaced by random ones (seeded). Its stage specificity is ``(max_t c_t - min_t c_t) / max_t |c_t|``
    (0 for a motif that works alike at every stage, 1 or more when one stage alone uses it). Gradients find
    the motifs; occlusion, a real change of the sequence, says what each does at each stage.
-4. With a MEME motif database, every pattern is matched with TOMTOM (memelite); q-values are
+4. With a motif database (a MEME file, or JASPAR CORE vertebrates from pyjaspar), every pattern is matched
+   with TOMTOM (memelite); q-values are
    Benjamini-Hochberg over all pattern x database pairs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -132,6 +134,38 @@ def read_meme(path: str | Path) -> dict[str, np.ndarray]:
     return motifs
 
 
+#: ``--motif_database`` values that name the JASPAR database shipped by pyjaspar (``jaspar``: its newest release)
+JASPAR_NAME = re.compile(r"(?i)^jaspar(\d{4})?$")
+
+
+def jaspar_motifs(release: str | None = None) -> dict[str, np.ndarray]:
+    """JASPAR CORE vertebrate motifs from pyjaspar's bundled database: ``"MA0004.1 Arnt"`` -> PPM ``(4, length)``
+    (counts over their column sums). ``release`` e.g. ``"JASPAR2024"``; None: pyjaspar's newest."""
+    from pyjaspar import jaspardb
+
+    db = jaspardb()
+    releases = list(db.get_releases())
+    if release is not None:
+        if release.upper() not in releases:
+            raise InputError(f"--motif_database {release}: this pyjaspar has the releases {', '.join(releases)}; "
+                             f"give one of them, 'jaspar' (the newest) or a MEME file")
+        db = jaspardb(release=release.upper())
+    motifs = {}
+    for m in db.fetch_motifs(collection="CORE", tax_group=["vertebrates"]):
+        counts = np.array([m.counts[b] for b in BASES], dtype=np.float64)
+        motifs[f"{m.matrix_id} {m.name}"] = counts / counts.sum(axis=0, keepdims=True)
+    return motifs
+
+
+def motif_database(spec: str | Path) -> dict[str, np.ndarray]:
+    """The motifs of ``--motif_database``: ``jaspar`` / ``JASPAR<year>`` (:func:`jaspar_motifs`) or a MEME file
+    (:func:`read_meme`). Name -> PPM ``(4, length)``."""
+    match = JASPAR_NAME.match(str(spec))
+    if match and not Path(spec).exists():
+        return jaspar_motifs(f"JASPAR{match.group(1)}" if match.group(1) else None)
+    return read_meme(spec)
+
+
 def write_meme(path: str | Path, motifs: dict[str, np.ndarray]) -> None:
     """MEME text file of PPMs ``(4, length)``."""
     lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
@@ -179,7 +213,7 @@ def discover_motifs_file(checkpoint: str | Path, fasta: str | Path, out_dir: str
     if database is not None and len(table):
         from memelite import tomtom
 
-        db = read_meme(database)
+        db = motif_database(database)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # memelite warns for databases under 50 motifs
             pvals = np.asarray(tomtom([ppms[n] for n in table["pattern"]], list(db.values()))[0])

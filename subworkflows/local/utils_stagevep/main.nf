@@ -84,6 +84,10 @@ def validateParameters(params, schema_path) {
     defs.findAll { name, spec -> spec.required && !params[name] }.each { name, spec ->
         errors << "missing required parameter --${name}: ${spec.description}"
     }
+    if (params.motif_database && !(params.motif_database.toString() ==~ /(?i)jaspar(\d{4})?/)
+            && !file(params.motif_database.toString()).exists()) {
+        errors << "--motif_database: not found: ${params.motif_database} (a MEME file, or 'jaspar' for the JASPAR database bundled with pyjaspar)"
+    }
     if (params.pretrained_weights && params.pretrained_weights != 'none' && !file(params.pretrained_weights.toString()).exists()) {
         errors << "--pretrained_weights: not found: ${params.pretrained_weights} (a local copy of the official Enformer weights, or 'none')"
     }
