@@ -181,3 +181,28 @@ def test_apptainer_definition_is_built_from_the_docker_image():
     # every build step lives in the hadolint-checked Dockerfile
     sections = set(re.findall(r"^%(\w+)", text, re.MULTILINE))
     assert not sections & {"post", "setup", "files"}, f"build sections in {APPTAINER_DEF}: {sections}"
+
+
+def build_script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """containers/build.sh with a PATH holding only the basic tools it needs (no docker, podman or buildah)."""
+    tools = tmp_path / "bin"
+    tools.mkdir(exist_ok=True)
+    for tool in ("sed", "dirname", "git", "date", "id", "mktemp", "rm"):
+        found = shutil.which(tool)
+        if found and not (tools / tool).exists():
+            (tools / tool).symlink_to(found)
+    return subprocess.run(["/bin/bash", str(REPO / "containers" / "build.sh")], cwd=tmp_path,
+                          env={"PATH": str(tools), "HOME": str(tmp_path), **env}, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_make_container_without_any_engine_says_what_to_install(tmp_path):
+    res = build_script(tmp_path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "neither a Docker engine" in res.stderr and "apt-get install podman buildah mmdebstrap" in res.stderr
+    res = build_script(tmp_path, CONTAINER_ENGINE="podman")
+    assert res.returncode == 1 and "needs podman" in res.stderr, res.stderr
+    res = build_script(tmp_path, CONTAINER_ENGINE="rkt")
+    assert res.returncode == 1 and "use auto, docker or podman" in res.stderr, res.stderr
+    res = build_script(tmp_path, CONTAINER_ENGINE="podman", CA_BUNDLE=str(tmp_path / "missing.pem"))
+    assert res.returncode == 1 and "CA_BUNDLE" in res.stderr, res.stderr
