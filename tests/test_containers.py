@@ -136,6 +136,7 @@ def nextflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.pipeline  # runs real Nextflow (config, inspect; no task), so not part of `make test-unit`
 @pytest.mark.parametrize("profile", CONTAINER_PROFILES)
 def test_container_profiles_run_every_process_in_the_one_image(profile, tmp_path):
     config = nextflow("config", "-flat", "-profile", profile, str(REPO), cwd=tmp_path)
