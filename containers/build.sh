@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the container image stagevep:<version> from containers/Dockerfile (run by `make container`, from the
 # repository root). Two ways, one image definition:
-#   docker  where a Docker engine answers (`docker info`): docker build, the Debian base pinned by digest;
+#   docker  where a Docker engine answers (`docker info`): docker build (BuildKit: Docker >= 23 for RUN --mount
+#           and --secret), the Debian base pinned by digest;
 #   podman  otherwise: a Debian bookworm base made locally with mmdebstrap from the Debian mirror and imported with
 #           `podman import` (no registry needed), then `buildah bud --isolation chroot --layers --format docker`
 #           (the docker format keeps the Dockerfile's SHELL; OCI would drop it).
