@@ -8,7 +8,7 @@ NXF_DIR := .nextflow-dist
 DEMO_OUT ?= results/demo
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
-.PHONY: all setup venv bedtools bcftools chromium nextflow demo test test-unit lint synthetic container clean
+.PHONY: all setup venv bedtools bcftools chromium nextflow demo test test-container test-unit lint synthetic container container-tools clean
 
 all: setup
 
@@ -55,7 +55,12 @@ demo: setup
 	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/; open $(DEMO_OUT)/report/report.html first."
 
 test: setup chromium lint
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not container" tests
+
+# The pipeline inside the container image: builds stagevep:$(VERSION) with podman/buildah when absent, then
+# -profile podman,test end to end (tests/test_pipeline_container.py; about 10 minutes plus the first build).
+test-container: setup container-tools
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m container tests
 
 lint: venv
 	$(BIN)/ruff check stagevep bin tests
@@ -67,16 +72,20 @@ test-unit: venv bedtools chromium
 synthetic: venv
 	$(BIN)/python bin/make_synthetic_dataset.py --out-dir assets/test_data --seed 1
 
-# The container image stagevep:$(VERSION) (needs a Docker engine; then containers/stagevep.def for Apptainer).
+# The container image stagevep:$(VERSION) from containers/Dockerfile: docker build where a Docker engine answers,
+# otherwise mmdebstrap + podman/buildah (no registry needed); CONTAINER_ENGINE=docker|podman chooses. See
+# containers/build.sh and docs/usage.md "Containers"; then containers/stagevep.def for Apptainer.
 container:
-	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
-	  echo "make container: no Docker engine is reachable here ('docker info' failed), so the image was not built."; \
-	  echo "On a machine with Docker run:  docker build -t stagevep:$(VERSION) -f containers/Dockerfile ."; \
-	  echo "then for Apptainer/Singularity: apptainer build stagevep-$(VERSION).img containers/stagevep.def"; \
-	  exit 1; \
-	fi
-	docker build -t stagevep:$(VERSION) -f containers/Dockerfile .
-	@echo "built stagevep:$(VERSION); for Apptainer: apptainer build stagevep-$(VERSION).img containers/stagevep.def"
+	bash containers/build.sh
+
+# podman, buildah (runc) and mmdebstrap from Debian when missing: the podman build of the image and the
+# in-container pipeline test (tests/test_pipeline_container.py) use them.
+container-tools:
+	@command -v podman >/dev/null && command -v buildah >/dev/null && command -v mmdebstrap >/dev/null \
+	  && command -v runc >/dev/null || { \
+	  echo "installing podman, buildah, runc and mmdebstrap from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq podman buildah runc mmdebstrap; }
 
 clean:
 	rm -rf work .nextflow .nextflow.log* results

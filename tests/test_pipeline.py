@@ -83,19 +83,20 @@ def nextflow_env() -> dict[str, str]:
     return env
 
 
-def run_nextflow(launch_dir: Path, *args: str, timeout: int = SHORT_RUN_TIMEOUT) -> subprocess.CompletedProcess:
-    """``nextflow run <repo>/main.nf -profile test --outdir <launch_dir>/results <args>`` in ``launch_dir``.
+def run_nextflow(launch_dir: Path, *args: str, timeout: int = SHORT_RUN_TIMEOUT, profile: str = "test",
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``nextflow run <repo>/main.nf -profile <profile> --outdir <launch_dir>/results <args>`` in ``launch_dir``.
 
-    stdout and stderr are combined in ``.stdout``.
+    ``env`` defaults to :func:`nextflow_env`. stdout and stderr are combined in ``.stdout``.
     """
     launch_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
-        nextflow_bin(), "run", str(MAIN_NF), "-profile", "test", "-ansi-log", "false",
+        nextflow_bin(), "run", str(MAIN_NF), "-profile", profile, "-ansi-log", "false",
         "--outdir", str(launch_dir / "results"), *args,
     ]
     return subprocess.run(
-        cmd, cwd=launch_dir, env=nextflow_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=timeout, check=False,
+        cmd, cwd=launch_dir, env=nextflow_env() if env is None else env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
     )
 
 
