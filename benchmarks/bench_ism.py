@@ -21,8 +21,20 @@ from stagevep.geometry import Geometry
 from stagevep.io.genome import one_hot, open_fasta
 from stagevep.model.enformer import build_model, model_config, set_pair_attention_pool
 from stagevep.model.predict import resolve_device
-from stagevep.variants.attribution import ism, mutant_batches
+from stagevep.variants.attribution import ism
 from stagevep.variants.score import central_slice
+
+
+def mutants(x: np.ndarray, positions: np.ndarray):
+    """One-hot ``(1, L, 4)`` of every single-base mutant of ``x`` ``(L, 4)`` at ``positions``, in the order of
+    :func:`~stagevep.variants.attribution.ism` (per position the bases other than the reference, A, C, G, T)."""
+    for p in positions:
+        for b in range(4):
+            if not x[p, b]:
+                out = x[None].copy()
+                out[0, p] = 0.0
+                out[0, p, b] = 1.0
+                yield torch.from_numpy(out)
 
 
 def per_mutant(model, x: np.ndarray, flank: int, central: slice, device) -> np.ndarray:
@@ -31,7 +43,7 @@ def per_mutant(model, x: np.ndarray, flank: int, central: slice, device) -> np.n
     positions = np.arange(centre - flank, centre + flank + 1)
     rows = []
     with torch.no_grad():
-        for batch in mutant_batches(x, positions, 1):
+        for batch in mutants(x, positions):
             ref = model(torch.from_numpy(x[None]).to(device))[0, central].double().sum(0)
             mut = model(batch.to(device))[0, central].double().sum(0)
             rows.append((mut - ref).cpu().numpy())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
@@ -48,25 +48,6 @@ def _window(x: np.ndarray, centre: int, flank: int) -> slice:
     return slice(centre - flank, centre + flank + 1)
 
 
-def mutant_batches(x: np.ndarray, positions: np.ndarray, batch: int) -> Iterator[torch.Tensor]:
-    """One-hot ``(batch, L, 4)`` batches of every single-base mutant of ``x`` ``(L, 4)`` at ``positions``:
-    for each position in order, the three bases other than the reference (in A, C, G, T order; an N
-    position gets all four). The last batch is padded with copies of its last row."""
-    mutants = []
-    for p in positions:
-        ref = int(np.argmax(x[p])) if x[p].any() else -1
-        mutants += [(int(p), b) for b in range(4) if b != ref]
-    for i in range(0, len(mutants), batch):
-        chunk = mutants[i:i + batch]
-        out = np.repeat(x[None], batch, axis=0)
-        for k, (p, b) in enumerate(chunk):
-            out[k, p] = 0.0
-            out[k, p, b] = 1.0
-        out[len(chunk):] = out[len(chunk) - 1]
-        yield torch.from_numpy(out)
-
-
-@torch.no_grad()
 def ism(model: nn.Module, x: np.ndarray, flank: int, central: slice, batch_size: int = 16,
         device: torch.device | None = None, precision: str = "auto") -> np.ndarray:
     """In-silico mutagenesis of ``x`` ``(L, 4)`` within ``flank`` of its centre: ``(2 * flank + 1, 4, n_tracks)``.
