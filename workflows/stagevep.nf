@@ -56,6 +56,9 @@ workflow STAGEVEP {
         .filter { it instanceof Path }
         .map { f -> [outdirPath(f), f] }
         .toSortedList { a, b -> a[0] <=> b[0] }
+        // a run that fails before any task wrote a report file (bad --variants in score-only mode) writes no
+        // report: without this, whether REPORT ran on the empty list depended on how fast the run was cancelled
+        .filter { it }
     // sorted inputs: a -resume run, whose cached tasks finish in another order, must find the same task hash
     REPORT(params.checkpoint ? [] : file(params.input), JsonOutput.toJson(params), ch_versions.toSortedList { a, b -> a.toString() <=> b.toString() },
         ch_report.map { it*.get(0) }, ch_report.map { it*.get(1) })
