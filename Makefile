@@ -62,8 +62,12 @@ test: setup chromium lint
 test-container: setup container-tools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m container tests
 
-lint: venv
+# nf-core's schema lint offline (no version check, no plugin downloads); it reads nextflow.config as well
+lint: venv nextflow
 	$(BIN)/ruff check stagevep bin tests
+	$(BIN)/lint-imports
+	PATH=$(CURDIR)/$(BIN):$$PATH NFCORE_NO_VERSION_CHECK=1 NXF_OFFLINE=true \
+	  $(BIN)/nf-core pipelines schema lint nextflow_schema.json
 
 test-unit: venv bedtools chromium
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests -m "not pipeline"

@@ -23,14 +23,14 @@ workflow {
     if (params.checkpoint) {
         log.info "stagevep ${workflow.manifest.version}: scoring ${params.variants} with ${params.checkpoint} " +
             "(no data preparation, no training); results in ${params.outdir}"
-        STAGEVEP([], [], fasta)
+        STAGEVEP(Channel.empty(), [], fasta)
         return
     }
     def samples = readSamplesheet(params.input, "${projectDir}/assets/schema_input.json")
     log.info "stagevep ${workflow.manifest.version}: ${samples.size()} replicate(s) of ${stageOrder(samples).size()} stage(s) " +
         "(${stageOrder(samples).join(', ')}); results in ${params.outdir}"
 
-    STAGEVEP(samples, stageOrder(samples), fasta)
+    STAGEVEP(Channel.fromList(samples), stageOrder(samples), fasta)
 }
 
 workflow.onComplete {

@@ -33,10 +33,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from stagevep.core.sequence import encode_bases, one_hot
 from stagevep.data.dataset import WindowDataset, context_start
 from stagevep.geometry import Geometry
 from stagevep.io.encoded_genome import encode_genome
-from stagevep.io.genome import encode_bases, fetch_padded, one_hot, open_fasta
+from stagevep.io.genome import fetch_padded, open_fasta
 
 
 def write_fasta(path: Path, n_contigs: int, length: int, seed: int) -> dict[str, int]:

@@ -29,8 +29,9 @@ import torch
 from stagevep.evaluate.tracks import write_prediction_bigwigs
 from stagevep.geometry import Geometry
 from stagevep.io.bigwig import BigWigWriter, runs
-from stagevep.model.enformer import build_model, model_config
+from stagevep.model.enformer import build_model
 from stagevep.model.predict import predict_batches
+from stagevep.model.sizes import model_config
 
 
 def timed(fn, repeats: int) -> float:

@@ -17,12 +17,14 @@ import numpy as np
 import torch
 
 from stagevep.cli import keep_freed_memory
+from stagevep.core.sequence import one_hot
 from stagevep.geometry import Geometry
-from stagevep.io.genome import one_hot, open_fasta
-from stagevep.model.enformer import build_model, model_config, set_pair_attention_pool
+from stagevep.io.genome import open_fasta
+from stagevep.model.enformer import build_model, set_pair_attention_pool
 from stagevep.model.predict import resolve_device
+from stagevep.model.sizes import model_config
 from stagevep.variants.attribution import ism
-from stagevep.variants.score import central_slice
+from stagevep.variants.summary import central_slice
 
 
 def mutants(x: np.ndarray, positions: np.ndarray):

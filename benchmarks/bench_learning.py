@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Learning benchmark: does the test-profile recipe learn the planted grammar, whatever the seed?
+"""Learning benchmark: does the test-profile recipe learn the planted grammar, whatever the original study?
 
 For each run (the bundled dataset with training seeds 0-4 and the ``second``
 generator configuration, another grammar, with seeds 0-2 by default) it
@@ -8,7 +8,7 @@ peaks, the test profile's geometry, val chr8, test chr2 + chr10, chrY excluded),
 trains with the test profile's recipe (every training option is read from
 ``conf/test.config``), evaluates ``best.pt`` on the test split with
 :func:`stagevep.evaluate.run.evaluate` and scores the dataset's variants with
-:func:`stagevep.variants.score.score_variant_file`. Per run it prints, on the
+:func:`stagevep.variants.score_file.score_variant_file`. Per run it prints, on the
 held-out chromosomes:
 
 - Pearson of window totals and R² of stage deviations of the model, beside the
@@ -54,10 +54,12 @@ from stagevep.data.targets import make_targets_from_files  # noqa: E402
 from stagevep.data.windows import write_windows_from_peaks  # noqa: E402
 from stagevep.evaluate.run import evaluate  # noqa: E402
 from stagevep.io.hdf5 import read_targets  # noqa: E402
-from stagevep.synthetic.generate import PRESETS, make_synthetic_dataset  # noqa: E402
+from stagevep.synthetic.config import PRESETS  # noqa: E402
+from stagevep.synthetic.generate import make_synthetic_dataset  # noqa: E402
 from stagevep.synthetic.truth import effect_agreement, read_truth  # noqa: E402
-from stagevep.train.loop import TrainConfig, train  # noqa: E402
-from stagevep.variants.score import score_variant_file  # noqa: E402
+from stagevep.train.config import TrainConfig  # noqa: E402
+from stagevep.train.loop import train  # noqa: E402
+from stagevep.variants.score_file import score_variant_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "assets" / "test_data"
@@ -152,8 +154,8 @@ def run_one(name: str, data: Path, seed: int, work: Path, profile: dict[str, Any
         row[f"{short}_kmer"] = kmer[metric]
         row[f"{short}_shuffled"] = value[("shuffled", metric)]
         row[f"{short}_mean_profile"] = value[("mean_profile", metric)]
-    row["seed_metric"] = value[(primary, "mean_window_pearson")]
-    row["seed_metric_mean_profile"] = value[("mean_profile", "mean_window_pearson")]
+    row["window_pearson"] = value[(primary, "mean_window_pearson")]
+    row["window_pearson_mean_profile"] = value[("mean_profile", "mean_window_pearson")]
     row.update(agreement)
     row["failed"] = failed_bars(row)
     return row
@@ -178,8 +180,8 @@ def failed_bars(row: dict[str, Any]) -> list[str]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     cols = [("run", "{:<14}"), ("seed", "{:>4}"), ("train_s", "{:>7}"), ("totals", "{:>7.3f}"),
             ("totals_kmer", "{:>7.3f}"), ("totals_shuffled", "{:>7.3f}"), ("r2", "{:>7.3f}"), ("r2_kmer", "{:>7.3f}"),
-            ("r2_shuffled", "{:>7.3f}"), ("r2_mean_profile", "{:>7.3f}"), ("seed_metric", "{:>7.3f}"),
-            ("seed_metric_mean_profile", "{:>7.3f}"), ("signed_auc", "{:>7.3f}"), ("sign_accuracy", "{:>7.3f}"),
+            ("r2_shuffled", "{:>7.3f}"), ("r2_mean_profile", "{:>7.3f}"), ("window_pearson", "{:>7.3f}"),
+            ("window_pearson_mean_profile", "{:>7.3f}"), ("signed_auc", "{:>7.3f}"), ("sign_accuracy", "{:>7.3f}"),
             ("stage_accuracy", "{:>7.3f}"), ("effect_pearson", "{:>7.3f}")]
     heads = ["run", "seed", "train s", "totals", "kmer", "shuf", "R2 dev", "kmer", "shuf", "no-seq", "win r",
              "no-seq", "sAUC", "sign", "stage", "eff r"]
@@ -236,7 +238,7 @@ def main() -> None:
             rows = [f.result() for f in futures]
     print(f"held-out chromosomes (chr2 + chr10); {args.jobs} run(s) in parallel, {args.threads} thread(s) each")
     print("totals: Pearson of window totals; R2 dev: R² of stage deviations; kmer: 5-mer ridge; shuf: the model's"
-          " predictions shuffled across windows; no-seq: the mean training profile; win r: the seed's per-window"
+          " predictions shuffled across windows; no-seq: the mean training profile; win r: the study's per-window"
           " Pearson; sAUC: functional vs flank, losses first")
     print_table(rows)
     if args.json:

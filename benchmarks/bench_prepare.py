@@ -9,8 +9,8 @@ uncovered gaps) in a temporary directory, then measures, in the same run:
     resolution, one process) against deepTools ``bigwigAverage -p 2`` (its
     default 50-bp bins), and the error deepTools' bins make in 128-bp sums;
 (b) target extraction for full-size windows: ``stagevep.data.targets.extract_sums``
-    against the seed's per-window ``pyBigWig.stats(chrom, s, e, nBins=896, type="sum")``
-    loop on the same windows, and the seed's error against the exact sums;
+    against the original study's per-window ``pyBigWig.stats(chrom, s, e, nBins=896, type="sum")``
+    loop on the same windows, and the original study's error against the exact sums;
 (c) peak memory (``ru_maxrss`` of the child process that averages the five bigWigs);
 (d) random single-window read speed of candidate ``targets.h5`` layouts.
 
@@ -107,7 +107,7 @@ def make_windows(chroms: dict[str, int], n: int, seed: int) -> pd.DataFrame:
 
 
 def seed_stats_sums(path: Path, windows: pd.DataFrame) -> np.ndarray:
-    """The seed's extraction: one ``stats(nBins=896, type="sum")`` call per window; ``(N, 896)``, None -> 0."""
+    """The study's extraction: one ``stats(nBins=896, type="sum")`` call per window; ``(N, 896)``, None -> 0."""
     bw = pyBigWig.open(str(path))
     out = np.zeros((len(windows), N_BINS))
     for i, (c, s, e) in enumerate(windows[["chrom", "start", "end"]].itertuples(index=False)):
@@ -165,7 +165,7 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=25, help="bp per bigWig entry of the synthetic replicates")
     p.add_argument("--windows", type=int, default=2000, help="full-size windows for target extraction")
     p.add_argument("--seed-windows", type=int, default=300,
-                   help="windows timed with the seed's stats() loop (the first ones of --windows)")
+                   help="windows timed with the original study's stats() loop (the first ones of --windows)")
     p.add_argument("--skip-deeptools", action="store_true")
     p.add_argument("--workdir", help="keep the generated files here instead of a temporary directory")
     args = p.parse_args()
@@ -212,11 +212,11 @@ def main() -> None:
         seed = seed_stats_sums(ours, sub)
         t_seed, c_seed = time.perf_counter() - t0, time.process_time() - c0
         seed_rate, seed_cpu_rate = len(sub) / t_seed, len(sub) / c_seed
-        print(f"(b) targets, seed stats(nBins=896, type='sum') loop: {len(sub)} windows in {t_seed:.1f} s wall, "
+        print(f"(b) targets, study stats(nBins=896, type='sum') loop: {len(sub)} windows in {t_seed:.1f} s wall, "
               f"{c_seed:.1f} s CPU ({seed_rate:,.1f} windows/s wall, {seed_cpu_rate:,.1f} per CPU s); "
-              f"ratio stagevep / seed = {rate / seed_rate:,.0f}x wall, {cpu_rate / seed_cpu_rate:,.0f}x CPU")
+              f"ratio stagevep / study = {rate / seed_rate:,.0f}x wall, {cpu_rate / seed_cpu_rate:,.0f}x CPU")
         mean_rel, p999, worst = relative_error(seed, exact[: len(sub)])
-        print(f"    seed sums vs exact: mean relative error {mean_rel:.2%}, 99.9th percentile {p999:.1%}, "
+        print(f"    study sums vs exact: mean relative error {mean_rel:.2%}, 99.9th percentile {p999:.1%}, "
               f"worst ratio {worst:.2f}x")
         t0, c0 = time.perf_counter(), time.process_time()
         sums5 = extract_sums(windows, {f"S{r}": r_path for r, r_path in enumerate(reps)}, BIN_SIZE)

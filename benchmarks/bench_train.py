@@ -37,8 +37,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from stagevep.geometry import Geometry
-from stagevep.model.enformer import build_model, model_config, optimizer_param_groups, set_gradient_checkpointing
+from stagevep.model.enformer import build_model
+from stagevep.model.finetune import optimizer_param_groups, set_gradient_checkpointing
 from stagevep.model.predict import autocast_dtype, resolve_device
+from stagevep.model.sizes import model_config
 from stagevep.train.loop import train_step
 
 # (label, precision, gradient checkpointing, accumulate)
@@ -137,13 +139,15 @@ def _measure(args: argparse.Namespace, precision: str, checkpointing: bool, accu
 
     batches = [[batch() for _ in range(accumulate)] for _ in range(2)]
     for i in range(args.warmup):
-        train_step(runner, batches[i % 2], opt, scaler, None, "poisson", dtype, device, 0.5, params)
+        train_step(runner, batches[i % 2], opt=opt, scaler=scaler, sched=None, loss_name="poisson", dtype=dtype,
+                   device=device, clip_grad=0.5, params=params)
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     for i in range(args.steps):
-        train_step(runner, batches[i % 2], opt, scaler, None, "poisson", dtype, device, 0.5, params)
+        train_step(runner, batches[i % 2], opt=opt, scaler=scaler, sched=None, loss_name="poisson", dtype=dtype,
+                   device=device, clip_grad=0.5, params=params)
     if device.type == "cuda":
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() / 2**30

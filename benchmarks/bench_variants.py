@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""Variant scoring throughput: stagevep's batched scoring vs the seed's one pair at a time.
+"""Variant scoring throughput: stagevep's batched scoring vs the original study's one pair at a time.
 
 All rows score the same random SNVs with the same weights, in the same run:
-  * ``seed loop``: the seed's method: enformer-pytorch as published (softmax attention
+  * ``study loop``: the original study's method: enformer-pytorch as published (softmax attention
     pooling); per variant, fetch the window, encode ref and alt, one forward pass for
     each (batch 1). The baseline (1.0x).
-  * ``seed loop, pair pooling``: the same loop with stagevep's model
+  * ``study loop, pair pooling``: the same loop with stagevep's model
     (:class:`~stagevep.model.enformer.PairAttentionPool`): the gain of the pooling alone.
   * ``one pair per pass``: :func:`stagevep.variants.score.score_with_model` with
     ``--batch-size 1``: pair pooling plus the alt reusing the ref's convolution features
-    (:class:`~stagevep.model.enformer.SNVPairs`), no batching.
+    (:class:`~stagevep.model.receptive.SNVPairs`), no batching.
   * ``batched``: the same with ``--batch-size B`` (optionally ``--rc-ensemble``).
-Prints variants/s and the ratio of each to the seed loop.
+Prints variants/s and the ratio of each to the study loop.
 
 ``--dense``: every SNV of a ``--dense-length`` region (3 per base; 2 kb: 6,000 variants), scored with
 per-variant centring (the default, the baseline here) and with ``--share_reference``
@@ -38,12 +38,15 @@ import pandas as pd
 import torch
 
 from stagevep.cli import keep_freed_memory
+from stagevep.core.sequence import one_hot
 from stagevep.geometry import Geometry
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
-from stagevep.model.enformer import build_model, model_config, set_pair_attention_pool
+from stagevep.model.enformer import build_model, set_pair_attention_pool
 from stagevep.model.predict import resolve_device
-from stagevep.variants.score import score_with_model, variant_sequences
+from stagevep.model.sizes import model_config
+from stagevep.variants.score import score_with_model
+from stagevep.variants.sequences import variant_sequences
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,9 +68,9 @@ def random_variants(fa, n: int, seed: int = 0) -> pd.DataFrame:
 
 @torch.no_grad()
 def seed_loop(model, fa, variants: pd.DataFrame, context: int, device: torch.device) -> np.ndarray:
-    """The seed's scoring loop: two batch-1 forward passes per variant. Returns ``(N, n_bins, n_tracks)`` alt - ref.
+    """The study's scoring loop: two batch-1 forward passes per variant. Returns ``(N, n_bins, n_tracks)`` alt - ref.
 
-    The passes go through enformer-pytorch's own ``Enformer.forward`` (as the seed's did), then the stage head.
+    The passes go through enformer-pytorch's own ``Enformer.forward`` (as the study's did), then the stage head.
     """
     def forward(seq: str) -> np.ndarray:
         x = torch.from_numpy(one_hot(seq))[None].to(device)
@@ -166,12 +169,12 @@ def main() -> None:
 
     score_with_model(model, geom, tracks, fa, base.head(2), central, 2, device=device)  # warm-up
     runs = {}
-    set_pair_attention_pool(model, False)  # enformer-pytorch's own pooling, as the seed ran it
+    set_pair_attention_pool(model, False)  # enformer-pytorch's own pooling, as the original study ran it
     seed_delta, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
-    runs["seed loop (ref, alt: 2 passes of 1)"] = len(base) / t
+    runs["study loop (ref, alt: 2 passes of 1)"] = len(base) / t
     set_pair_attention_pool(model, True)
     pair_delta, t = timed(lambda: seed_loop(model, fa, base, args.context_length, device), device)
-    runs["seed loop, pair pooling"] = len(base) / t
+    runs["study loop, pair pooling"] = len(base) / t
     print(f"max |alt - ref| difference, pair vs softmax pooling: {np.abs(pair_delta - seed_delta).max():.2e} "
           f"(largest |alt - ref| {np.abs(seed_delta).max():.2e})")
     _, t = timed(lambda: score_with_model(model, geom, tracks, fa, base, central, 1, device=device,
@@ -181,8 +184,8 @@ def main() -> None:
                                           device=device, precision=args.precision, rc_ensemble=args.rc_ensemble),
                  device)
     runs[f"batched (--batch-size {args.batch_size})"] = len(variants) / t
-    ref_rate = runs["seed loop (ref, alt: 2 passes of 1)"]
-    print(f"{'method':40s} {'variants/s':>11s} {'vs seed':>8s}")
+    ref_rate = runs["study loop (ref, alt: 2 passes of 1)"]
+    print(f"{'method':40s} {'variants/s':>11s} {'vs study':>8s}")
     for name, rate in runs.items():
         print(f"{name:40s} {rate:11.2f} {rate / ref_rate:7.1f}x")
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
 
-from stagevep.evaluate.metrics import pearson_window_totals, r2_stage_deviation
+from stagevep.core.metrics import pearson_window_totals, r2_stage_deviation
 from stagevep.io.genome import open_fasta
 from stagevep.io.hdf5 import read_targets
 

@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from stagevep.cli import run_cli
-from stagevep.report.build import parse_file_args, write_report
+from stagevep.report.build import write_report
+from stagevep.report.inputs import parse_file_args
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import sys
 
 from stagevep.cli import run_cli
 from stagevep.synthetic import make_synthetic_dataset
-from stagevep.synthetic.generate import PRESETS
+from stagevep.synthetic.config import PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:

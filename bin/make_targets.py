@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-percentile", type=float, default=99.9,
                    help="clip log1p targets at this percentile (100: no clipping)")
     p.add_argument("--clip-scope", choices=["window", "track"], default="window",
-                   help="window: one cap per window and track (the seed); track: one cap per track from the "
+                   help="window: one cap per window and track (the original study); track: one cap per track from the "
                         "training windows only, applied to all splits")
     p.add_argument("--fasta", help="genome FASTA, recorded in the file's attributes")
     return p

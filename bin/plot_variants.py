@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracks", required=True, help="HDF5 from score_variants.py --save-tracks")
     p.add_argument("--out-dir", required=True, help="folder for variant_<id>.png/.pdf")
     p.add_argument("--ids", default="", help="comma-separated variant IDs to draw")
-    p.add_argument("--top-n", type=int, default=0, help="also draw the N highest-scoring variants")
+    p.add_argument("--top-n", type=int, default=3, help="also draw the N highest-scoring variants")
     p.add_argument("--bigwigs", nargs="*", default=[],
                    help="observed signal row: STAGE=FILE items, or files named <stage>.mean.bw")
     return p

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from stagevep.cli import run_cli
-from stagevep.variants.score import score_variant_file
+from stagevep.variants.score_file import score_variant_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="scores.tsv to write (scores.parquet is written beside it)")
     p.add_argument("--central-bins", type=int, default=None,
                    help="bins around the centre summarised in the scores (default: round(n_bins * 96 / 896) "
-                        "of the checkpoint, the seed's 96 of 896)")
+                        "of the checkpoint, the original study's 96 of 896)")
     p.add_argument("--batch-size", type=int, default=8,
                    help="variants per forward pass (each contributes its ref and alt sequence)")
     p.add_argument("--pseudocount", type=float, default=1e-3, help="added to ref and alt before log2")
@@ -43,12 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    score_variant_file(args.checkpoint, args.fasta, args.variants, args.out, args.groups, args.central_bins,
-                       args.batch_size, args.pseudocount, args.device, args.precision, args.rc_ensemble,
-                       args.strict_ref, args.save_tracks, [i for i in args.track_ids.split(",") if i],
-                       args.track_top_n, shard=args.shard, max_indel_length=args.max_indel_length,
-                       indel_alignment=args.indel_alignment,
-                       share_reference=args.share_reference)
+    score_variant_file(args.checkpoint, args.fasta, args.variants, args.out, groups=args.groups,
+                       central_bins=args.central_bins, batch_size=args.batch_size, pseudocount=args.pseudocount,
+                       device=args.device, precision=args.precision, rc_ensemble=args.rc_ensemble,
+                       strict_ref=args.strict_ref, save_tracks=args.save_tracks,
+                       track_ids=[i for i in args.track_ids.split(",") if i], track_top_n=args.track_top_n,
+                       shard=args.shard, max_indel_length=args.max_indel_length,
+                       indel_alignment=args.indel_alignment, share_reference=args.share_reference)
 
 
 if __name__ == "__main__":

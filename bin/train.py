@@ -15,9 +15,11 @@ from pathlib import Path
 import torch
 
 from stagevep.cli import run_cli
-from stagevep.model.enformer import FINETUNE_MODES, MODEL_SIZES
+from stagevep.model.finetune import FINETUNE_MODES
+from stagevep.model.sizes import MODEL_SIZES
+from stagevep.train.config import EXIT_OUT_OF_MEMORY, LOSSES, PRECISIONS, TrainConfig
 from stagevep.train.distributed import DDP_BACKENDS
-from stagevep.train.loop import EXIT_OUT_OF_MEMORY, LOSSES, PRECISIONS, TrainConfig, train
+from stagevep.train.loop import train
 from stagevep.train.schedule import SCHEDULES
 
 
@@ -66,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="out-of-memory retries so far: halve the batch and double --accumulate this many times")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
     p.add_argument("--ddp-backend", default=d.ddp_backend, choices=DDP_BACKENDS,
-                   help="process group backend under torchrun: auto (NCCL on CUDA, gloo on the CPU), nccl or gloo")
+                   help="process group backend under torchrun: nccl (GPUs; the default), gloo (CPU processes) or auto "
+                        "(NCCL on CUDA, gloo on the CPU)")
     p.add_argument("--oom-marker", type=Path,
                    help="on CUDA out of memory also create this file (for launchers that hide exit status 75)")
     p.add_argument("--num-workers", type=int, default=d.num_workers)

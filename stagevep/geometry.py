@@ -49,12 +49,12 @@ class Geometry:
         return asdict(self)
 
 
-#: the seed's variant score summarised the central 96 of Enformer's 896 bins (bin 448 +/- 48)
+#: the original study's variant score summarised the central 96 of Enformer's 896 bins (bin 448 +/- 48)
 SEED_CENTRAL_BINS, SEED_N_BINS = 96, 896
 
 
 def default_central_bins(geometry: Geometry) -> int:
-    """Central bins summarised in variant scores when the user gives none: the seed's share of the window.
+    """Central bins summarised in variant scores when the user gives none: the original study's share of the window.
 
     ``round(n_bins * 96 / 896)``, at least 1: 96 for Enformer's 896 bins, 7 for 64, 3 for 32. Every
     scoring, calibration and attribution step takes its default from here, so that a checkpoint of any

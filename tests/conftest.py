@@ -89,7 +89,8 @@ def mixing_model(geometry, n_tracks: int, seed: int = 0):
     which leaves the transformer an identity and variant effects at rounding level)."""
     import torch
 
-    from stagevep.model.enformer import build_model, model_config
+    from stagevep.model.enformer import build_model
+    from stagevep.model.sizes import model_config
 
     torch.manual_seed(seed)
     model = build_model(model_config("tiny", geometry), n_tracks).eval()

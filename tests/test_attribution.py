@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from conftest import mixing_model
+from stagevep.core.sequence import one_hot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
 from stagevep.model.checkpoint import save_checkpoint
-from stagevep.model.enformer import model_config
+from stagevep.model.sizes import model_config
 from stagevep.variants.attribution import (
     attribute_variant,
     attribute_variant_file,
@@ -21,7 +22,8 @@ from stagevep.variants.attribution import (
     ism,
     reference_contribution,
 )
-from stagevep.variants.score import central_slice, score_variant_file
+from stagevep.variants.score_file import score_variant_file
+from stagevep.variants.summary import central_slice
 
 GEOM = Geometry(n_bins=8, bin_size=128, context_length=2048)
 TRACKS = ["CS13", "CS15", "CS20"]

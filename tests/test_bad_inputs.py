@@ -38,7 +38,8 @@ from conftest import write_bigwig
 from stagevep.cli import run_cli
 from stagevep.geometry import Geometry
 from stagevep.model.checkpoint import save_checkpoint
-from stagevep.model.enformer import build_model, model_config
+from stagevep.model.enformer import build_model
+from stagevep.model.sizes import model_config
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / "bin"

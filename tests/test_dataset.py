@@ -7,10 +7,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from conftest import fasta_text
-from stagevep.data.dataset import WindowDataset, context_start, reverse_complement_onehot, shift_bins
+from stagevep.core.sequence import one_hot, reverse_complement_onehot
+from stagevep.data.dataset import WindowDataset, context_start, shift_bins
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
-from stagevep.io.genome import fasta_lengths, one_hot
+from stagevep.io.genome import fasta_lengths
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 

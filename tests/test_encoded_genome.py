@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 
 from conftest import fasta_text
+from stagevep.core.sequence import one_hot
 from stagevep.data.dataset import WindowDataset, context_start
 from stagevep.data.peaks import union_peaks
 from stagevep.data.windows import make_windows
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.encoded_genome import EncodedGenome, cache_dir, encode_genome
-from stagevep.io.genome import fasta_lengths, fetch_padded, one_hot, open_fasta
+from stagevep.io.genome import fasta_lengths, fetch_padded, open_fasta
 
 
 def test_whole_contigs_equal_the_fasta_text(test_data):

@@ -20,18 +20,19 @@ import torch
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import r2_score
 
+from stagevep.core.metrics import METRICS, metric_table
 from stagevep.data.dataset import WindowDataset
 from stagevep.data.targets import make_targets
 from stagevep.data.windows import make_windows
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import METRICS, metric_table
 from stagevep.evaluate.run import evaluate
 from stagevep.evaluate.tracks import overlap_mean_segments
 from stagevep.geometry import Geometry
 from stagevep.io.genome import fasta_lengths
 from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
-from stagevep.model.enformer import build_model, model_config
+from stagevep.model.enformer import build_model
 from stagevep.model.predict import predict_batches
+from stagevep.model.sizes import model_config
 from stagevep.plots.evaluate import DPI, SCATTER_SIZE, histogram_size, panel_size
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
@@ -118,7 +119,7 @@ def assert_table_matches_scipy(table, pred, obs, tracks):
     pooled = r2_score(totals_o - totals_o.mean(1, keepdims=True), totals_p - totals_p.mean(1, keepdims=True),
                       multioutput="variance_weighted")
     assert value[("r2_stage_deviation", "all")] == pytest.approx(pooled, abs=1e-6)
-    # the seed's figure: per window, mean over tracks; then mean over windows
+    # mean_window_pearson: per window, mean over tracks; then mean over windows
     # (a track that is constant in a window has no correlation and is left out of that window's mean)
     per_window = [[pearsonr(pred[i, :, t], obs[i, :, t]).statistic for t in range(len(tracks))
                    if np.ptp(pred[i, :, t]) > 0 and np.ptp(obs[i, :, t]) > 0] for i in range(len(obs))]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import write_bigwig
+from stagevep.core.sequence import one_hot
 from stagevep.errors import InputError
-from stagevep.io.genome import fetch_padded, one_hot, open_fasta
+from stagevep.io.genome import fetch_padded, open_fasta
 from stagevep.preflight import check_inputs
 
 

@@ -18,14 +18,17 @@ import torch
 from test_train import GEOM, targets_h5  # noqa: F401  (module-scoped fixture shared with test_train.py)
 
 from conftest import mixing_model
+from stagevep.core.sequence import one_hot
 from stagevep.data.dataset import WindowDataset
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
 from stagevep.io.hdf5 import read_targets
 from stagevep.io.variants import read_variants
-from stagevep.model.enformer import build_model, init_head_bias, model_config
+from stagevep.model.enformer import build_model
+from stagevep.model.finetune import init_head_bias
 from stagevep.model.predict import autocast_dtype, predict_batches
+from stagevep.model.sizes import model_config
 from stagevep.train import loop
-from stagevep.train.loop import EXIT_OUT_OF_MEMORY
+from stagevep.train.config import EXIT_OUT_OF_MEMORY
 from stagevep.variants.score import score_with_model
 
 pytestmark = [
@@ -94,7 +97,9 @@ def test_mixed_precision_training_steps_lower_the_loss(targets_h5, test_data, pr
     opt = torch.optim.AdamW(params, lr=3e-3)
     dtype = autocast_dtype(precision, CUDA)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
-    losses = [loop.train_step(model, [batch], opt, scaler, None, "mse", dtype, CUDA, 1.0, params,
+    losses = [loop.train_step(model, [batch], opt=opt, scaler=scaler, sched=None,
+                              loss_name="mse", dtype=dtype, device=CUDA,
+                              clip_grad=1.0, params=params,
                               stage_weight=8.0)[0] for _ in range(40)]
     assert all(np.isfinite(losses)), losses
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), losses

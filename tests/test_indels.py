@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from conftest import mixing_model
+from stagevep.core.sequence import one_hot
 from stagevep.geometry import Geometry
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
 from stagevep.io.variants import read_variants
 from stagevep.variants.indels import indel_windows, left_normalize, masked_bins, realign
 from stagevep.variants.score import score_with_model

@@ -5,12 +5,12 @@ import pytest
 from scipy.stats import pearsonr
 from sklearn.metrics import r2_score
 
-from stagevep.evaluate.metrics import (
+from stagevep.core.metrics import (
     mean_profile,
+    mean_window_pearson,
     pearson_all_bins,
     per_window_pearson,
     r2_stage_deviation,
-    seed_metric,
     shuffled,
     stage_specificity,
 )
@@ -32,11 +32,11 @@ def test_per_window_pearson_matches_scipy():
             assert np.isclose(r[i, t], pearsonr(pred[i, :, t], obs[i, :, t]).statistic)
 
 
-def test_seed_metric_is_mean_over_windows_of_track_mean():
+def test_mean_window_pearson_is_mean_over_windows_of_track_mean():
     pred, obs = _data(1)
     expected = np.mean([np.mean([pearsonr(pred[i, :, t], obs[i, :, t]).statistic for t in range(3)])
                         for i in range(6)])
-    assert np.isclose(seed_metric(pred, obs), expected)
+    assert np.isclose(mean_window_pearson(pred, obs), expected)
 
 
 def test_all_bins_pearson_matches_scipy():
@@ -48,11 +48,11 @@ def test_all_bins_pearson_matches_scipy():
 
 def test_perfect_prediction_and_constant_tracks():
     _, obs = _data(3)
-    assert np.isclose(seed_metric(obs, obs), 1.0)
+    assert np.isclose(mean_window_pearson(obs, obs), 1.0)
     assert np.allclose(pearson_all_bins(2 * obs + 1, obs), 1.0)
     obs[0, :, 1] = 5.0  # constant observed track: undefined, left out of the window's mean
     r = per_window_pearson(obs, obs)
-    assert np.isnan(r[0, 1]) and np.isclose(seed_metric(obs, obs), 1.0)
+    assert np.isnan(r[0, 1]) and np.isclose(mean_window_pearson(obs, obs), 1.0)
 
 
 def test_r2_stage_deviation_matches_sklearn():

@@ -7,7 +7,9 @@ import torch
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
-from stagevep.model.enformer import apply_finetune_policy, build_model, model_config, set_gradient_checkpointing
+from stagevep.model.enformer import build_model
+from stagevep.model.finetune import apply_finetune_policy, set_gradient_checkpointing
+from stagevep.model.sizes import model_config
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 
@@ -227,7 +229,7 @@ def test_gradient_checkpointing_saves_activations_of_the_conv_tower():
 
 
 def test_optimizer_param_groups():
-    from stagevep.model.enformer import optimizer_param_groups
+    from stagevep.model.finetune import optimizer_param_groups
 
     torch.manual_seed(0)
     model = build_model(model_config("tiny", GEOM), n_tracks=3)
@@ -392,7 +394,7 @@ def test_receptive_field_by_hand_and_by_perturbation():
 
 def test_tiled_equals_untiled():
     from conftest import mixing_model
-    from stagevep.model.enformer import tiled
+    from stagevep.model.receptive import tiled
 
     model = mixing_model(GEOM, 2)
     t = model.trunk
@@ -411,8 +413,8 @@ def test_tiled_equals_untiled():
 
 def test_snv_pairs_equal_full_passes_anywhere_in_the_window():
     from conftest import mixing_model
-    from stagevep.data.dataset import reverse_complement_onehot
-    from stagevep.model.enformer import SNVPairs
+    from stagevep.core.sequence import reverse_complement_onehot
+    from stagevep.model.receptive import SNVPairs
 
     model = mixing_model(GEOM, 3)
     pairs = SNVPairs(model)

@@ -956,7 +956,7 @@ def rotated_fasta(path: Path) -> None:
 
 def test_shuffled_sequence_target_pairing_fails_the_window_bars(tmp_path):
     """The benchmark bites: the same pipeline on a genome whose sequence no longer lines up with the signal misses
-    the window bars (a position prior still reaches the seed's per-window Pearson)."""
+    the window bars (a position prior still reaches the original study's per-window Pearson)."""
     rotated = tmp_path / "rotated.fa"
     rotated_fasta(rotated)
     no_variants = tmp_path / "params.yaml"
@@ -1379,7 +1379,7 @@ def test_discover_motifs_recovers_every_planted_kind(outdir, tmp_path):
     """Motif discovery on the trained model's test windows finds each planted motif kind (TOMTOM q < 0.05
     against the planted sites, written as a MEME file here) and ranks the constant one least stage-specific."""
     from stagevep.evaluate.motifs import discover_motifs_file, write_meme
-    from stagevep.synthetic.generate import DEFAULT_MOTIFS
+    from stagevep.synthetic.config import DEFAULT_MOTIFS
 
     def ppm(site: str) -> np.ndarray:
         m = np.full((4, len(site)), 0.01)

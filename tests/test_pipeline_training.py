@@ -29,8 +29,10 @@ from test_pipeline import MAIN_NF, TEST_DATA, describe, nextflow_bin, nextflow_e
 
 from stagevep.geometry import Geometry
 from stagevep.model.checkpoint import read_checkpoint
-from stagevep.model.enformer import build_model, model_config
-from stagevep.train.loop import EXIT_OUT_OF_MEMORY, TrainConfig, train
+from stagevep.model.enformer import build_model
+from stagevep.model.sizes import model_config
+from stagevep.train.config import EXIT_OUT_OF_MEMORY, TrainConfig
+from stagevep.train.loop import train
 
 pytestmark = pytest.mark.pipeline
 

@@ -276,7 +276,7 @@ def test_bad_file_argument_is_an_input_error(tmp_path):
 
 
 def test_parse_assignments_keeps_order_and_rejects_malformed_or_repeated_keys():
-    from stagevep.cli import parse_assignments
+    from stagevep.core.assignments import parse_assignments
     from stagevep.errors import InputError
 
     got = parse_assignments(["b/x.png=in/1/x.png", "a/y=in/2/y=z"], "--file", "REL=PATH")

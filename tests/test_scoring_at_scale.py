@@ -20,7 +20,7 @@ from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.genome import fasta_lengths, open_fasta
 from stagevep.model.checkpoint import save_checkpoint
-from stagevep.model.enformer import model_config
+from stagevep.model.sizes import model_config
 from stagevep.variants.calibrate import (
     calibrate,
     distance_edges,
@@ -32,7 +32,8 @@ from stagevep.variants.calibrate import (
     stratum_of,
 )
 from stagevep.variants.merge import merge_scores_files, top_variants
-from stagevep.variants.score import score_variant_file, score_with_model
+from stagevep.variants.score import score_with_model
+from stagevep.variants.score_file import score_variant_file
 from stagevep.variants.shards import check_scoring_inputs, merge_shards, prepare_variants
 
 REPO = Path(__file__).resolve().parents[1]

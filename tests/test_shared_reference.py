@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from conftest import fasta_text, mixing_model
+from stagevep.core.sequence import one_hot
 from stagevep.geometry import Geometry
-from stagevep.io.genome import one_hot, open_fasta
-from stagevep.variants.score import score_with_model, variant_scores
+from stagevep.io.genome import open_fasta
+from stagevep.variants.score import score_with_model
 from stagevep.variants.shared import max_offset, own_bins, tile_size, tiles
+from stagevep.variants.summary import variant_scores
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 TRACKS = ["CS13", "CS20"]

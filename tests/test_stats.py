@@ -6,9 +6,9 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from stagevep.core.stats import bootstrap_auc_ci, cohens_d, group_stats
 from stagevep.errors import InputError
 from stagevep.variants.compare import compare_groups_files
-from stagevep.variants.stats import bootstrap_auc_ci, cohens_d, group_stats
 
 
 def _scores(n_pos=8, n_neg=30, seed=0):

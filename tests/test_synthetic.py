@@ -9,7 +9,7 @@ import pytest
 
 from conftest import raw_values
 from stagevep.synthetic import make_synthetic_dataset
-from stagevep.synthetic.generate import DEFAULT_MOTIFS, PRESETS, SECOND_MOTIFS, STAGES, SyntheticConfig, revcomp
+from stagevep.synthetic.config import DEFAULT_MOTIFS, PRESETS, SECOND_MOTIFS, STAGES, SyntheticConfig, revcomp
 
 KINDS = {m.name: m for m in DEFAULT_MOTIFS}
 
@@ -149,7 +149,7 @@ def test_variant_groups_and_true_effects(test_data, truth):
 
 
 def test_bad_grammar_is_refused():
-    from stagevep.synthetic.generate import MotifKind
+    from stagevep.synthetic.config import MotifKind
 
     palindrome = (MotifKind("p", "ACGCGT", (1.0,) * 5),)
     with pytest.raises(ValueError, match="reverse complement"):

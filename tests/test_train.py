@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from stagevep.data.dataset import WindowDataset, reverse_complement_onehot
+from stagevep.core.sequence import reverse_complement_onehot
+from stagevep.data.dataset import WindowDataset
 from stagevep.data.targets import make_targets
 from stagevep.data.windows import make_windows
 from stagevep.geometry import Geometry
@@ -14,7 +15,8 @@ from stagevep.io.genome import fasta_lengths
 from stagevep.io.hdf5 import read_targets
 from stagevep.model.checkpoint import load_checkpoint
 from stagevep.train import loop
-from stagevep.train.loop import TrainConfig, train
+from stagevep.train.config import TrainConfig
+from stagevep.train.loop import train
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 
@@ -47,7 +49,7 @@ def test_dataset_items_and_reverse_complement(targets_h5, test_data):
     assert any(torch.equal(xr, x) for xr, _ in flipped)
     # reverse complement of one-hot is complement (A<->T, C<->G) of the reversed sequence
     seq = "ACGTTN"
-    from stagevep.io.genome import one_hot
+    from stagevep.core.sequence import one_hot
     assert torch.equal(reverse_complement_onehot(torch.from_numpy(one_hot(seq))), torch.from_numpy(one_hot("NAACGT")))
 
 
@@ -72,7 +74,8 @@ def test_training_changes_weights_only_where_trainable(tmp_path, targets_h5, tes
                       model_size="tiny", max_steps=2, val_every=2, batch_size=2, lr=1e-2, finetune="head",
                       device="cpu")
     torch.manual_seed(cfg.seed)
-    from stagevep.model.enformer import build_model, model_config
+    from stagevep.model.enformer import build_model
+    from stagevep.model.sizes import model_config
     initial = build_model(model_config("tiny", GEOM), 5).state_dict()
     model, _ = load_checkpoint(train(cfg))
     after = model.state_dict()

@@ -13,15 +13,18 @@ import pytest
 import torch
 from test_train import GEOM, targets_h5  # noqa: F401  (module-scoped fixture shared with test_train.py)
 
+from stagevep.core.metrics import mean_window_pearson
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import seed_metric
 from stagevep.io.hdf5 import read_targets, write_targets
 from stagevep.model import checkpoint
 from stagevep.model.checkpoint import read_checkpoint
-from stagevep.model.enformer import build_model, init_head_bias, model_config, set_pair_attention_pool
+from stagevep.model.enformer import build_model, set_pair_attention_pool
+from stagevep.model.finetune import init_head_bias
+from stagevep.model.sizes import model_config
 from stagevep.train import loop
+from stagevep.train.config import EXIT_OUT_OF_MEMORY, TrainConfig, apply_memory_retry
 from stagevep.train.distributed import init_distributed
-from stagevep.train.loop import EXIT_OUT_OF_MEMORY, TrainConfig, apply_memory_retry, train
+from stagevep.train.loop import train
 from stagevep.train.sampler import StepBatchSampler, epoch_order, step_indices
 from stagevep.train.schedule import WarmupSchedule
 
@@ -193,12 +196,12 @@ def test_training_reduces_the_loss_and_logs(tmp_path, small_h5, test_data):
     assert len(train_losses) == 12 and all(math.isfinite(v) for v in train_losses)
     best = read_checkpoint(tmp_path / "best.pt")
     assert best["val_loss"] == pytest.approx(min(val_losses))
-    # the logged metric is the seed's metric of best.pt's predictions
+    # the logged metric is the original study's metric of best.pt's predictions
     model.load_state_dict(best["state_dict"])
     with torch.no_grad():
         pred = torch.cat([model(x) for x in ds.onehot_batches(8)]).numpy()
     logged = [float(r["val_pearson"]) for r in rows if r["val_loss"] and float(r["val_loss"]) == best["val_loss"]]
-    assert logged[0] == pytest.approx(seed_metric(pred, data.targets[val]), abs=1e-5)
+    assert logged[0] == pytest.approx(mean_window_pearson(pred, data.targets[val]), abs=1e-5)
     # TensorBoard holds the same training losses as metrics.csv
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -322,7 +325,8 @@ def assert_trained(state: dict[str, torch.Tensor]) -> None:
 def test_two_process_gloo_ddp_matches_one_process(tmp_path, small_h5, test_data, batch4_run):
     args = ["--targets", small_h5, "--fasta", test_data / "genome.fa", "--out-dir", tmp_path,
             "--model-size", "tiny", "--device", "cpu", "--batch-size", "2", "--lr", "1e-2", "--max-steps", "3",
-            "--val-every", "3", "--no-dropout", "--finetune", "layernorm", "--no-rc-augment", "--max-shift", "0"]
+            "--val-every", "3", "--no-dropout", "--finetune", "layernorm", "--no-rc-augment", "--max-shift", "0",
+            "--ddp-backend", "gloo"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            str(REPO / "bin" / "train.py"), *map(str, args)], capture_output=True, text=True, env=env,
@@ -363,7 +367,9 @@ def test_train_step_fits_a_fixed_batch(small_h5, test_data):
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=3e-3)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    losses = [loop.train_step(model, [batch], opt, scaler, None, "mse", None, torch.device("cpu"), 1.0, params,
+    losses = [loop.train_step(model, [batch], opt=opt, scaler=scaler, sched=None,
+                              loss_name="mse", dtype=None, device=torch.device("cpu"),
+                              clip_grad=1.0, params=params,
                               stage_weight=8.0)[0] for _ in range(40)]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
 

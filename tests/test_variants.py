@@ -11,22 +11,19 @@ import pytest
 import torch
 
 from conftest import mixing_model
+from stagevep.core.sequence import one_hot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry, default_central_bins
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
+from stagevep.io.variant_status import allele_status
 from stagevep.io.variants import read_variants
 from stagevep.model.checkpoint import load_checkpoint, save_checkpoint
-from stagevep.model.enformer import model_config
-from stagevep.variants.score import (
-    TrackKeeper,
-    allele_status,
-    central_slice,
-    effect_summary,
-    score_variant_file,
-    score_with_model,
-    variant_scores,
-    variant_sequences,
-)
+from stagevep.model.sizes import model_config
+from stagevep.variants.keeper import TrackKeeper
+from stagevep.variants.score import score_with_model
+from stagevep.variants.score_file import score_variant_file
+from stagevep.variants.sequences import variant_sequences
+from stagevep.variants.summary import central_slice, effect_summary, variant_scores
 
 GEOM = Geometry(n_bins=16, bin_size=128, context_length=4096)
 VCF_HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=400000>\n"

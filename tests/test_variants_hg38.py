@@ -26,7 +26,8 @@ from torch import nn
 from stagevep.geometry import Geometry
 from stagevep.io.genome import open_fasta
 from stagevep.io.variants import read_variants
-from stagevep.variants.score import score_with_model, variant_sequences
+from stagevep.variants.score import score_with_model
+from stagevep.variants.sequences import variant_sequences
 
 # a copy of ../shared/data/irf6_rs661849_window.hg38.fa kept with the tests, so that a clone tests anywhere
 WINDOW_FA = Path(__file__).resolve().parent / "data" / "irf6_rs661849_window.hg38.fa"

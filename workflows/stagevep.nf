@@ -1,8 +1,8 @@
-include { PREPARE_DATA   } from '../subworkflows/local/prepare_data'
-include { TRAIN_EVALUATE } from '../subworkflows/local/train_evaluate'
-include { VARIANT_ANALYSIS } from '../subworkflows/local/score_variants'
-include { REPORT         } from '../modules/local/report'
-include { DISCOVER_MOTIFS } from '../modules/local/discover_motifs'
+include { PREPARE_DATA     } from '../subworkflows/local/prepare_data'
+include { TRAIN_EVALUATE   } from '../subworkflows/local/train_evaluate'
+include { VARIANT_ANALYSIS } from '../subworkflows/local/variant_analysis'
+include { REPORT           } from '../modules/local/report'
+include { DISCOVER_MOTIFS  } from '../modules/local/discover_motifs'
 
 import groovy.json.JsonOutput
 
@@ -10,24 +10,24 @@ import groovy.json.JsonOutput
 // group comparison). With --checkpoint (score-only): VARIANT_ANALYSIS alone, on the given model.
 workflow STAGEVEP {
     take:
-    samples      // validated samplesheet rows: [meta, bigwig, peaks]; [] in score-only runs
+    ch_samples   // channel: validated samplesheet rows [meta, bigwig, peaks]; empty in score-only runs
     stage_order  // track order; [] in score-only runs (the checkpoint's tracks)
     fasta        // path
 
     main:
-    ch_versions = Channel.empty()
+    // the user's .fai is reused for a plain FASTA; a bgzipped one is indexed by pyfaidx, as before
+    def fai = file("${params.fasta}.fai")
+    def user_fai = fai.exists() && !params.fasta.toString().endsWith('.gz') ? fai : []
     if (params.checkpoint) {
         // score-only: the trained model brings geometry, tracks and transforms; observed signal from --bigwigs
-        def fai = file("${params.fasta}.fai")
-        ch_fasta = Channel.value([fasta, fai.exists() && !params.fasta.toString().endsWith('.gz') ? fai : []])
+        ch_fasta = Channel.value([fasta, user_fai])
         ch_checkpoint = Channel.value([[id: 'stagevep'], file(params.checkpoint, checkIfExists: true)])
         ch_bigwigs = Channel.fromList(stageFiles(params.bigwigs))
     } else {
         def blacklist = params.blacklist ? file(params.blacklist, checkIfExists: true) : []
-        PREPARE_DATA(samples, stage_order, fasta, blacklist)
+        PREPARE_DATA(ch_samples, stage_order, Channel.value([fasta, user_fai]), blacklist)
         def pretrained = params.pretrained_weights == 'none' ? 'none' : file(params.pretrained_weights, checkIfExists: true)
-        TRAIN_EVALUATE(PREPARE_DATA.out.targets, PREPARE_DATA.out.fasta_fai, pretrained, stage_order)
-        ch_versions = PREPARE_DATA.out.versions.mix(TRAIN_EVALUATE.out.versions)
+        TRAIN_EVALUATE(PREPARE_DATA.out.targets, PREPARE_DATA.out.fasta_fai, pretrained)
         ch_fasta = PREPARE_DATA.out.fasta_fai
         ch_checkpoint = TRAIN_EVALUATE.out.checkpoint
         ch_bigwigs = PREPARE_DATA.out.bigwigs
@@ -37,7 +37,6 @@ workflow STAGEVEP {
         DISCOVER_MOTIFS(ch_checkpoint, ch_fasta,
             params.motif_database && !(params.motif_database.toString() ==~ /(?i)jaspar(\d{4})?/)
                 ? file(params.motif_database, checkIfExists: true) : [])
-        ch_versions = ch_versions.mix(DISCOVER_MOTIFS.out.versions)
     }
 
     if (params.variants) {
@@ -45,16 +44,17 @@ workflow STAGEVEP {
         VARIANT_ANALYSIS(ch_checkpoint, file(params.variants, checkIfExists: true), groups, ch_fasta, ch_bigwigs,
             !params.skip_group_comparison, params.background_variants,
             "n=${params.background_variants} seed=${params.seed} central_bins=${params.central_bins ?: 'model'} " +
-            "rc=${params.rc_ensemble} precision=${params.precision} shared=${params.share_reference}")
-        ch_versions = ch_versions.mix(VARIANT_ANALYSIS.out.versions)
+            "rc=${params.rc_ensemble} precision=${params.precision} shared=${params.share_reference}",
+            params.plot_variants || params.plot_top_n > 0, params.attribute_variants || params.attribute_top_n > 0)
     }
 
-    // report/report.html from every module output declared with `topic: report` (channel topics: no plumbing
-    // through the subworkflows); each file keeps its path below --outdir, which picks its report section
+    // every task's versions.yml: module outputs declared with `topic: versions` (REPORT's own comes after)
+    ch_versions = channel.topic('versions')
+
+    // report.html from every module output declared with `topic: report` as [section, file(s)]: each file is
+    // filed as section/name (evaluate/plots/scatter_CS13.png), whatever publishDir does with it
     ch_report = channel.topic('report')
-        .flatten()
-        .filter { it instanceof Path }
-        .map { f -> [outdirPath(f), f] }
+        .flatMap { section, files -> (files instanceof List ? files : [files]).collect { f -> ["${section}/${f.name}".toString(), f] } }
         .toSortedList { a, b -> a[0] <=> b[0] }
         // a run that fails before any task wrote a report file (bad --variants in score-only mode) writes no
         // report: without this, whether REPORT ran on the empty list depended on how fast the run was cancelled
@@ -73,15 +73,6 @@ workflow STAGEVEP {
 
     emit:
     report = REPORT.out.html
-}
-
-// Path of a task output below --outdir: its path inside the task directory (work/ab/cdef.../train/metrics.csv
-// -> train/metrics.csv), which is where the default publishDir puts it
-def outdirPath(Path f) {
-    def work = workflow.workDir.toAbsolutePath().normalize()
-    def abs = f.toAbsolutePath().normalize()
-    return abs.startsWith(work) && work.relativize(abs).nameCount > 2 ?
-        work.relativize(abs).subpath(2, work.relativize(abs).nameCount).toString() : f.name
 }
 
 // --bigwigs 'CS13=a.bw,CS14=b.bw' -> [[id: 'CS13'], a.bw], ...

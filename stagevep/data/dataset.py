@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from stagevep.core.sequence import reverse_complement_onehot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.encoded_genome import EncodedGenome
@@ -18,11 +19,6 @@ from stagevep.io.encoded_genome import EncodedGenome
 def context_start(window_start: int, window_end: int, context_length: int) -> int:
     """0-based start of the model input centred on the target window."""
     return (window_start + window_end) // 2 - context_length // 2
-
-
-def reverse_complement_onehot(x: torch.Tensor) -> torch.Tensor:
-    """Reverse complement of one-hot ``(..., length, 4)`` with columns A, C, G, T."""
-    return x.flip(-2).flip(-1)
 
 
 def shift_bins(y: np.ndarray, bins: int) -> np.ndarray:
@@ -61,7 +57,7 @@ class WindowDataset(Dataset):
       reverse-complemented and the targets reversed along the bin axis.
 
     The augmentation of item ``i`` is drawn from
-    ``np.random.default_rng((seed, epoch, i))``: it depends only on the seed,
+    ``np.random.default_rng((seed, epoch, i))``: it depends only on the original study,
     the epoch (:meth:`set_epoch`) and the index, so it is the same in every
     DataLoader worker, DDP rank and after a resume.
     """

@@ -23,9 +23,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from stagevep.core.metrics import column_pearson
 from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import column_pearson
 from stagevep.io.bigwig import bigwig_chroms, open_bigwig, read_values
 from stagevep.io.files import write_table
 from stagevep.io.peaks import read_peaks

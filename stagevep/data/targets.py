@@ -13,7 +13,7 @@ import pandas as pd
 import pyBigWig
 
 from stagevep import __version__
-from stagevep.cli import parse_assignments
+from stagevep.core.assignments import parse_assignments
 from stagevep.data.windows import read_windows
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
@@ -47,7 +47,7 @@ def transform_targets(
 
     ``sums`` is ``(N, n_bins, n_tracks)`` and non-negative. ``clip_scope``:
 
-    * ``window`` (the seed): each window and track is capped at the percentile
+    * ``window`` (the original study): each window and track is capped at the percentile
       of its own ``n_bins`` log1p values;
     * ``track``: one cap per track, the percentile of the log1p values of all
       bins of the training windows (``train``, boolean ``(N,)``), applied to

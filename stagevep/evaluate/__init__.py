@@ -1,1 +1,1 @@
-"""Metrics and prediction export."""
+"""Evaluation of a checkpoint: metric tables, predictions, predicted bigWigs and figures (metrics: stagevep.core)."""

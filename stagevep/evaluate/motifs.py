@@ -30,10 +30,11 @@ import torch
 from scipy.stats import false_discovery_control
 from torch import nn
 
+from stagevep.core.sequence import one_hot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry
 from stagevep.io.files import atomic_path
-from stagevep.io.genome import fetch_padded, one_hot, open_fasta
+from stagevep.io.genome import fetch_padded, open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, checkpoint_windows, load_checkpoint
 from stagevep.model.predict import resolve_device
 from stagevep.progress import progress

@@ -13,18 +13,20 @@ import numpy as np
 import pandas as pd
 
 from stagevep import __version__
-from stagevep.data.dataset import WindowDataset
-from stagevep.errors import InputError
-from stagevep.evaluate.metrics import (
+from stagevep.core.metrics import (
     REFERENCES,
+    column_pearson,
     mean_profile,
+    mean_window_pearson,
     metric_table,
     per_window_pearson,
-    seed_metric,
     shuffled,
     to_raw,
     window_mean_pearson,
+    window_totals,
 )
+from stagevep.data.dataset import WindowDataset
+from stagevep.errors import InputError
 from stagevep.evaluate.tracks import per_base_signal, write_prediction_bigwigs
 from stagevep.io.files import atomic_path
 from stagevep.io.genome import fasta_lengths
@@ -172,7 +174,11 @@ def evaluate(
                   dataset="predictions", extra=extra)
     write_prediction_bigwigs(per_base_signal(primary, transform, geometry.bin_size), windows, data.tracks,
                              fasta_lengths(fasta), geometry.bin_size, out / "bigwig")
-    plot_evaluation(primary, obs, windows, data.tracks, per_window, score, geometry.bin_size, out / "plots")
+    totals_pred, totals_obs = window_totals(primary), window_totals(obs)
+    plot_evaluation(primary, obs, windows, data.tracks, per_window, score, geometry.bin_size, out / "plots",
+                    totals=(totals_pred, totals_obs),
+                    pearson=(_track_pearson(obs.reshape(-1, obs.shape[-1]), primary.reshape(-1, obs.shape[-1])),
+                             _track_pearson(totals_obs, totals_pred)))
 
     _write_text(out / "metrics.tsv", metrics.to_csv(sep="\t", index=False, float_format="%.6g", na_rep="NA"))
     summary = {
@@ -191,9 +197,18 @@ def evaluate(
         "metrics": _nested(metrics),
     }
     _write_text(out / "metrics.json", json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
-    log.info("%s split: seed metric (mean per-window Pearson) %.4f over %d windows (%s predictions)",
-             split, seed_metric(primary, obs), len(idx), primary_name)
+    log.info("%s split: mean per-window Pearson %.4f over %d windows (%s predictions)",
+             split, mean_window_pearson(primary, obs), len(idx), primary_name)
     return metrics
+
+
+def _track_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson of each column of ``(n, n_tracks)`` arrays, one column at a time: ``(n_tracks,)``.
+
+    Each column is copied to a contiguous ``(n, 1)`` array first, as the scatter titles have always been computed.
+    """
+    return np.array([column_pearson(np.ascontiguousarray(x[:, [t]]), np.ascontiguousarray(y[:, [t]]))[0]
+                     for t in range(x.shape[1])])
 
 
 def _labelled(table: pd.DataFrame, prediction: str, space: str) -> pd.DataFrame:

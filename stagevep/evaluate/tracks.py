@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stagevep.core.metrics import to_raw
 from stagevep.errors import InputError
-from stagevep.evaluate.metrics import to_raw
 from stagevep.io.bigwig import BigWigWriter
-from stagevep.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,7 @@ def per_base_signal(pred: np.ndarray, transform: str, bin_size: int) -> np.ndarr
     """Predicted mean signal per base of each bin, in the units of the observed stage bigWigs.
 
     ``pred`` ``(N, n_bins, n_tracks)`` is in the target space; the per-bin
-    sum is recovered with :func:`~stagevep.evaluate.metrics.to_raw` and
+    sum is recovered with :func:`~stagevep.core.metrics.to_raw` and
     divided by ``bin_size``. Returns float64 of the same shape.
     """
     return to_raw(pred, transform) / bin_size
@@ -101,9 +100,8 @@ def write_prediction_bigwigs(
         )
     finals = [out / f"{track}.pred.bw" for track in tracks]
     chroms = list(chrom_sizes.items())
-    with ExitStack() as stack:  # on exit the writers close first, then every file is renamed into place
-        tmps = [stack.enter_context(atomic_path(final)) for final in finals]
-        writers = [stack.enter_context(BigWigWriter(tmp, chroms)) for tmp in tmps]
+    with ExitStack() as stack:  # on exit every writer renames its file into place (or removes it on an error)
+        writers = [stack.enter_context(BigWigWriter(final, chroms)) for final in finals]
         for chrom in chrom_sizes:
             rows = np.flatnonzero(windows["chrom"].to_numpy() == chrom)
             if not len(rows):

@@ -6,13 +6,14 @@ import logging
 import math
 import struct
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyBigWig
 
 from stagevep.errors import InputError
+from stagevep.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -165,23 +166,25 @@ class BigWigWriter:
 
     Use as a context manager; the header (chromosome names and lengths, in
     output order) is written on entry, and entries must come in that order.
-    The file is written as ``<path>.tmp`` and renamed on success; on an
-    exception the temporary file is removed, so no half-written bigWig is left.
+    The file is written through :func:`~stagevep.io.files.atomic_path`: renamed into place on
+    success, removed on an exception, so no half-written bigWig is left.
     A run that continues the previous call's last run with the same value
     (a block boundary) is merged into it, so runs stay maximal.
     """
 
     def __init__(self, path: str | Path, chroms: list[tuple[str, int]]) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.chroms = chroms
+        self._stack = ExitStack()
         self._bw: pyBigWig.pyBigWig | None = None
         self._pending: tuple[str, int, int, float] | None = None
 
     def __enter__(self) -> "BigWigWriter":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._bw = pyBigWig.open(str(self.tmp), "w")
-        self._bw.addHeader([(c, int(n)) for c, n in self.chroms], maxZooms=10)
+        with ExitStack() as stack:  # a failed open or header removes the temporary file at once
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._bw = pyBigWig.open(str(tmp), "w")
+            self._bw.addHeader([(c, int(n)) for c, n in self.chroms], maxZooms=10)
+            self._stack = stack.pop_all()
         return self
 
     def add_runs(self, chrom: str, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
@@ -209,15 +212,14 @@ class BigWigWriter:
         if len(starts) and self._bw is not None:
             self._bw.addEntries([chrom] * len(starts), starts, ends=ends, values=values)
 
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if self._bw is None:
             return
-        if exc_type is None and self._pending is not None:
-            chrom, start, end, value = self._pending
-            self._write(chrom, np.array([start]), np.array([end]), np.array([value]))
-        self._bw.close()
-        self._bw = None
-        if exc_type is None:
-            self.tmp.replace(self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+        with self._stack:  # renames the finished file into place, or removes it on an exception
+            if exc_type is None and self._pending is not None:
+                chrom, start, end, value = self._pending
+                self._write(chrom, np.array([start]), np.array([end]), np.array([value]))
+            self._bw.close()
+            self._bw = None
+            if exc is not None:
+                raise exc  # through atomic_path, which removes the temporary file; the with statement re-raises it

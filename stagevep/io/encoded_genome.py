@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from stagevep.core.sequence import N_CODE, encode_bases, one_hot_codes
 from stagevep.errors import InputError
-from stagevep.io.genome import encode_bases, one_hot_codes, open_fasta
+from stagevep.io.genome import open_fasta
 
 log = logging.getLogger(__name__)
 
-N_CODE = 4
 CACHE_ENV = "STAGEVEP_CACHE_DIR"
 _FORMAT = 1
 _CHUNK = 1 << 24  # bases read from the FASTA at a time while encoding

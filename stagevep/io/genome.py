@@ -1,4 +1,4 @@
-"""Reference genome access: contig lengths, sequences, one-hot encoding."""
+"""Reference genome access: contig lengths and sequences (one-hot encoding: :mod:`stagevep.core.sequence`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,11 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import numpy as np
 import pyfaidx
 
 from stagevep.errors import InputError
 
 log = logging.getLogger(__name__)
-
-# Lookup table from ASCII code to one-hot row index (A, C, G, T); everything else -> 4 (all zeros).
-_BASE_INDEX = np.full(256, 4, dtype=np.uint8)
-for _i, _b in enumerate("ACGT"):
-    _BASE_INDEX[ord(_b)] = _i
-    _BASE_INDEX[ord(_b.lower())] = _i
-_ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])
-
 
 def open_fasta(path: str | Path) -> pyfaidx.Fasta:
     """Open an (optionally bgzipped) FASTA with pyfaidx.
@@ -130,26 +121,6 @@ def fetch_padded(fa: pyfaidx.Fasta, chrom: str, start: int, end: int) -> str:
     right = max(0, end - length)
     core = fa[chrom][max(0, start) : min(end, length)] if min(end, length) > max(0, start) else ""
     return "N" * left + str(core) + "N" * right
-
-
-def encode_bases(seq: str | bytes) -> np.ndarray:
-    """Base codes of a DNA sequence: uint8 ``(len(seq),)``, A=0, C=1, G=2, T=3, anything else 4 (any case)."""
-    raw = seq.encode("ascii") if isinstance(seq, str) else seq
-    return _BASE_INDEX[np.frombuffer(raw, dtype=np.uint8)]
-
-
-def one_hot_codes(codes: np.ndarray) -> np.ndarray:
-    """One-hot float32 ``(len(codes), 4)`` of base codes from :func:`encode_bases`; code 4 is an all-zero row."""
-    return np.take(_ONE_HOT_TABLE, codes, axis=0)  # ~10x faster than fancy indexing _ONE_HOT_TABLE[codes]
-
-
-def one_hot(seq: str | bytes) -> np.ndarray:
-    """One-hot encode a DNA sequence.
-
-    Returns float32 ``(len(seq), 4)`` with columns A, C, G, T; N and any other
-    character is an all-zero row.
-    """
-    return one_hot_codes(encode_bases(seq))
 
 
 def toggle_chr_prefix(name: str) -> str:

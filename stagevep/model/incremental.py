@@ -7,7 +7,7 @@ the reference window's input to every layer that mixes positions and recomputes,
 alternates, just those positions, from the reference's values around them (as fastISM and Yuzu do for
 in-silico mutagenesis). The result equals ``model.conv_features`` of each alternate up to float rounding;
 the cost per alternate is a few hundred positions of arithmetic instead of a whole window (or a
-receptive-field slice of it, :class:`~stagevep.model.enformer.SNVPairs`).
+receptive-field slice of it, :class:`~stagevep.model.receptive.SNVPairs`).
 
 The layers are those of enformer-pytorch's stem and tower: ``Conv1d`` (stride 1, integer padding),
 attention pooling, pointwise layers (BatchNorm in eval mode, GELU), and ``Residual`` blocks whose inner
@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from enformer_pytorch.modeling_enformer import AttentionPool, Residual
 from torch import nn
 
-from stagevep.model.enformer import _POINTWISE, StageEnformer, receptive_field
+from stagevep.model.enformer import StageEnformer
+from stagevep.model.receptive import POINTWISE_LAYERS, receptive_field
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -38,7 +39,7 @@ def _kind(leaf: nn.Module) -> str:
         return "conv"
     if isinstance(leaf, AttentionPool):
         return "pool"
-    if isinstance(leaf, _POINTWISE):
+    if isinstance(leaf, POINTWISE_LAYERS):
         if isinstance(leaf, nn.modules.batchnorm._BatchNorm) and leaf.training:
             raise TypeError("BatchNorm in training mode mixes positions; call model.eval() first")
         return "pointwise"

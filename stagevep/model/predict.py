@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from stagevep.data.dataset import reverse_complement_onehot
+from stagevep.core.sequence import reverse_complement_onehot
 from stagevep.progress import progress
 
 

@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from stagevep.evaluate.metrics import column_pearson, window_totals
 from stagevep.plots import save_figure
 
 DPI = 100
@@ -30,16 +29,24 @@ def panel_size(n_tracks: int) -> tuple[float, float]:
     return (10.0, 0.5 + 1.4 * n_tracks)
 
 
-def plot_scatter(pred: np.ndarray, obs: np.ndarray, tracks: list[str], out_dir: str | Path) -> list[Path]:
+def plot_scatter(
+    pred: np.ndarray,
+    obs: np.ndarray,
+    totals: tuple[np.ndarray, np.ndarray],
+    pearson: tuple[np.ndarray, np.ndarray],
+    tracks: list[str],
+    out_dir: str | Path,
+) -> list[Path]:
     """Per stage, density scatter (hexbin) of predicted vs observed bins and window totals.
 
     Panels with fewer than ``HEXBIN_MIN_POINTS`` points are plain scatters.
 
-    ``pred``, ``obs`` ``(N, n_bins, n_tracks)``. Writes ``scatter_<stage>.{png,pdf}``;
-    returns the PNG paths in track order.
+    ``pred``, ``obs`` ``(N, n_bins, n_tracks)``; ``totals`` their window totals (predicted, observed), each
+    ``(N, n_tracks)``; ``pearson`` the Pearson of the bins and of the window totals (each ``(n_tracks,)``)
+    printed in the panel titles. Writes ``scatter_<stage>.{png,pdf}``; returns the PNG paths in track order.
     """
     out = Path(out_dir)
-    totals_pred, totals_obs = window_totals(pred), window_totals(obs)
+    totals_pred, totals_obs = totals
     written = []
     for t, track in enumerate(tracks):
         fig, axes = plt.subplots(1, 2, figsize=SCATTER_SIZE)
@@ -47,7 +54,7 @@ def plot_scatter(pred: np.ndarray, obs: np.ndarray, tracks: list[str], out_dir: 
             ("bins", obs[:, :, t].ravel(), pred[:, :, t].ravel()),
             ("window totals", totals_obs[:, t], totals_pred[:, t]),
         )
-        for ax, (what, x, y) in zip(axes, pairs, strict=True):
+        for ax, (what, x, y), r in zip(axes, pairs, (pearson[0][t], pearson[1][t]), strict=True):
             if len(x) >= HEXBIN_MIN_POINTS:
                 hb = ax.hexbin(x, y, gridsize=50, bins="log", mincnt=1, cmap="viridis")
                 fig.colorbar(hb, ax=ax, label="count (log)")
@@ -55,7 +62,6 @@ def plot_scatter(pred: np.ndarray, obs: np.ndarray, tracks: list[str], out_dir: 
                 ax.scatter(x, y, s=10, alpha=0.6, color="tab:blue", linewidths=0)
             lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
             ax.plot([lo, hi], [lo, hi], ls="--", lw=0.8, color="grey")
-            r = column_pearson(x[:, None], y[:, None])[0]
             ax.set_title(f"{track}: {what} (n={len(x):,}, r={r:.3f})", fontsize=9)
             ax.set_xlabel("observed")
             ax.set_ylabel("predicted")
@@ -128,11 +134,18 @@ def plot_evaluation(
     score: np.ndarray,
     bin_size: int,
     out_dir: str | Path,
+    *,
+    totals: tuple[np.ndarray, np.ndarray],
+    pearson: tuple[np.ndarray, np.ndarray],
 ) -> list[Path]:
-    """All evaluation figures into ``out_dir``; returns the PNG paths."""
+    """All evaluation figures into ``out_dir``; returns the PNG paths.
+
+    ``per_window`` ``(N, n_tracks)`` and ``score`` ``(N,)``: see :func:`plot_window_pearson` and
+    :func:`plot_track_panels`; ``totals`` and ``pearson``: see :func:`plot_scatter`.
+    """
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return (
-        plot_scatter(pred, obs, tracks, out_dir)
+        plot_scatter(pred, obs, totals, pearson, tracks, out_dir)
         + [plot_window_pearson(per_window, tracks, out_dir)]
         + plot_track_panels(pred, obs, windows, tracks, score, bin_size, out_dir)
     )

@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from stagevep.plots import save_figure
+
 
 def validation_metrics(metrics: pd.DataFrame) -> list[str]:
     """Validation columns other than the loss (``val_pearson`` and any ``val_*`` added later), in file order."""
@@ -40,8 +42,4 @@ def plot_training_curves(metrics: pd.DataFrame, path: str | Path) -> Path:
         ax.set_xlabel("step")
         ax.set_title("Validation metrics")
         ax.legend()
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, 110, formats=("png",))[0]

@@ -10,7 +10,6 @@ import pandas as pd
 from sklearn.metrics import auc, roc_curve
 
 from stagevep.plots import save_figure
-from stagevep.variants.stats import score_metrics
 
 
 def _violin_with_points(ax: plt.Axes, data: list[np.ndarray], labels: list[str], seed: int = 0) -> None:
@@ -25,8 +24,12 @@ def _violin_with_points(ax: plt.Axes, data: list[np.ndarray], labels: list[str],
     ax.set_xticks(range(len(labels)), [f"{lab}\n(n={len(d)})" for lab, d in zip(labels, data, strict=True)])
 
 
-def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Violin + points of ``score`` by group, and of each stage's score; PNG and PDF. Returns PNG paths."""
+def plot_scores_by_group(scores: pd.DataFrame, magnitudes: list[str], out_dir: str | Path) -> list[Path]:
+    """Violin + points of ``score`` by group, and of each stage's score; PNG and PDF. Returns PNG paths.
+
+    ``magnitudes``: the magnitude score columns, ``score`` first (those of kind ``magnitude`` from
+    :func:`stagevep.core.stats.score_metrics`); one panel for each but ``score``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
@@ -39,7 +42,7 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
     ax.set_title("Variant effect score by group")
     written.append(save_figure(fig, out / "score_by_group")[0])
 
-    stages = [m for m, kind in score_metrics(usable) if kind == "magnitude" and m != "score"]
+    stages = [m for m in magnitudes if m != "score"]
     fig, axes = plt.subplots(1, len(stages), figsize=(2.6 * len(stages), 3.8), sharey=True, squeeze=False)
     for ax, metric in zip(axes[0], stages, strict=True):
         _violin_with_points(ax, [usable.loc[usable["group"] == g, metric].to_numpy() for g in groups], groups)
@@ -50,12 +53,13 @@ def plot_scores_by_group(scores: pd.DataFrame, out_dir: str | Path) -> list[Path
     return written
 
 
-
 def plot_roc_by_stage(
-    scores: pd.DataFrame, positive_group: str, out_dir: str | Path, negative_groups: list[str] | None = None
+    scores: pd.DataFrame, magnitudes: list[str], positive_group: str, out_dir: str | Path,
+    negative_groups: list[str] | None = None,
 ) -> Path:
-    """ROC curves of ``score``, each stage's ``abs_log2fc`` and (losses first) the signed ``effect``:
-    ``positive_group`` against ``negative_groups`` (default: all other groups)."""
+    """ROC curves of each magnitude score (``magnitudes``: ``score`` and each stage's ``abs_log2fc``) and
+    (losses first) the signed ``effect``: ``positive_group`` against ``negative_groups`` (default: all other
+    groups)."""
     usable = scores[(scores["status"] == "ok") & (scores["group"].fillna("") != "")]
     if negative_groups:
         usable = usable[usable["group"].isin([positive_group, *negative_groups])]
@@ -63,7 +67,7 @@ def plot_roc_by_stage(
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--")
     if y.any() and not y.all():
-        for metric in (m for m, kind in score_metrics(usable) if kind == "magnitude"):
+        for metric in magnitudes:
             fpr, tpr, _ = roc_curve(y, usable[metric].to_numpy(dtype=float))
             label = "score (max over stages)" if metric == "score" else metric.removesuffix("_abs_log2fc")
             ax.plot(fpr, tpr, lw=2.2 if metric == "score" else 1.2, color="k" if metric == "score" else None,

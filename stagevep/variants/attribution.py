@@ -29,15 +29,17 @@ import torch
 from torch import nn
 
 from stagevep import __version__
+from stagevep.core.sequence import one_hot
 from stagevep.errors import InputError
 from stagevep.geometry import Geometry, resolve_central_bins
 from stagevep.io.files import atomic_path
-from stagevep.io.genome import one_hot, open_fasta
+from stagevep.io.genome import open_fasta
 from stagevep.model.checkpoint import checkpoint_geometry, load_checkpoint
 from stagevep.model.predict import resolve_device
 from stagevep.plots.attribution import plot_attribution
-from stagevep.variants.score import central_slice, variant_sequences
+from stagevep.variants.sequences import variant_sequences
 from stagevep.variants.shared import shared_predictions
+from stagevep.variants.summary import central_slice
 
 log = logging.getLogger(__name__)
 

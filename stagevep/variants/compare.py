@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from stagevep.core.stats import group_stats, resolve_negative_groups, score_metrics
 from stagevep.errors import InputError
 from stagevep.io.files import atomic_path
 from stagevep.plots.variants import plot_roc_by_stage, plot_scores_by_group, plot_signed_effects
-from stagevep.variants.stats import group_stats, resolve_negative_groups
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
-    """Read ``scores.tsv`` as written by :func:`stagevep.variants.score.write_scores` (``NA`` = missing)."""
+    """Read ``scores.tsv`` as written by :func:`stagevep.variants.score_table.write_scores` (``NA`` = missing)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"scores file not found: {path}")
@@ -27,7 +27,7 @@ def compare_groups_files(
 ) -> pd.DataFrame:
     """Read ``scores.tsv``, write ``group_stats.tsv`` and ``plots/`` (by group, ROC) into ``out_dir``.
 
-    ``negative_group``: see :func:`~stagevep.variants.stats.group_stats` (default: every other group).
+    ``negative_group``: see :func:`~stagevep.core.stats.group_stats` (default: every other group).
     """
     scores = read_scores(scores_tsv)
     stats = group_stats(scores, positive_group, n_boot, seed, negative_group)
@@ -35,9 +35,10 @@ def compare_groups_files(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "group_stats.tsv") as tmp:
         stats.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NA")
-    plot_scores_by_group(scores, out / "plots")
+    magnitudes = [metric for metric, kind in score_metrics(scores) if kind == "magnitude"]
+    plot_scores_by_group(scores, magnitudes, out / "plots")
     groups = sorted(set(scores["group"].fillna("")) - {""})
-    plot_roc_by_stage(scores, positive_group, out / "plots", resolve_negative_groups(groups, positive_group,
-                                                                                      negative_group))
+    plot_roc_by_stage(scores, magnitudes, positive_group, out / "plots",
+                      resolve_negative_groups(groups, positive_group, negative_group))
     plot_signed_effects(scores, positive_group, out / "plots")
     return stats

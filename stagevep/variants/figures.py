@@ -6,14 +6,14 @@ import logging
 import re
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from stagevep.errors import InputError
 from stagevep.io.bigwig import open_bigwig, read_values
 from stagevep.plots.variants import plot_variant_panel
 from stagevep.variants.compare import read_scores
-from stagevep.variants.score import variant_context_start
+from stagevep.variants.sequences import target_start
+from stagevep.variants.tracks import read_tracks
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +73,9 @@ def plot_variant_files(
     ``bigwigs`` (``<stage>.mean.bw``) add the observed signal row.
     """
     scores = read_scores(scores_tsv).set_index("id", drop=False)
-    if not Path(tracks_h5).exists():
-        raise InputError(f"tracks file not found: {tracks_h5} (write it with score_variants.py --save-tracks)")
-    with h5py.File(tracks_h5, "r") as h5:
-        saved = h5["id"].asstr()[:].tolist()
-        ref, alt = h5["ref"][:], h5["alt"][:]
-        a = dict(h5.attrs)
-    tracks = [str(t) for t in a["tracks"]]
-    n_bins, bin_size, context = int(a["n_bins"]), int(a["bin_size"]), int(a["context_length"])
-    flank = (context - n_bins * bin_size) // 2
-    central = slice(int(a["central_start"]), int(a["central_start"]) + int(a["central_bins"]))
-    index = {v: i for i, v in enumerate(saved)}
+    saved = read_tracks(tracks_h5)
+    tracks, geometry = saved.tracks, saved.geometry
+    index = {v: i for i, v in enumerate(saved.ids)}
     unscored = [i for i in ids or [] if i not in index and i in scores.index and scores.at[i, "status"] != "ok"]
     if unscored:
         log.warning("no panel for %s: not scored (status %s)", ", ".join(unscored),
@@ -93,7 +85,7 @@ def plot_variant_files(
     if missing:
         raise InputError(f"{tracks_h5} holds no predictions for {missing[:5]}: score them with "
                          "--save-tracks and --track-ids (pipeline: --plot_variants)")
-    ranked = scores.loc[saved].sort_values("score", ascending=False, na_position="last")["id"].tolist()
+    ranked = scores.loc[saved.ids].sort_values("score", ascending=False, na_position="last")["id"].tolist()
     chosen = list(dict.fromkeys([*(ids or []), *ranked[:top_n]]))
     bw_map = stage_bigwigs(list(bigwigs or []), tracks)
     out = Path(out_dir)
@@ -101,11 +93,12 @@ def plot_variant_files(
     written = []
     for vid in chosen:
         v = scores.loc[vid]
-        start = variant_context_start(v["pos"], context) + flank
-        observed = (binned_signal(bw_map, tracks, str(v["chrom"]), start, n_bins, bin_size) if bw_map else None)
+        start = target_start(v["pos"], geometry)
+        observed = (binned_signal(bw_map, tracks, str(v["chrom"]), start, geometry.n_bins, geometry.bin_size)
+                    if bw_map else None)
         stem = out / ("variant_" + re.sub(r"[^A-Za-z0-9_.-]", "_", vid))
-        written.append(plot_variant_panel(v, ref[index[vid]], alt[index[vid]], tracks,
-                                          start + bin_size * (np.arange(n_bins) + 0.5), central, int(a["variant_bin"]),
-                                          observed, stem))
+        centres = start + geometry.bin_size * (np.arange(geometry.n_bins) + 0.5)
+        written.append(plot_variant_panel(v, saved.ref[index[vid]], saved.alt[index[vid]], tracks, centres,
+                                          saved.central, saved.variant_bin, observed, stem))
     log.info("drew %d variant panel(s) in %s", len(written), out)
     return written

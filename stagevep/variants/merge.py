@@ -14,8 +14,9 @@ from stagevep.geometry import resolve_central_bins
 from stagevep.io.files import atomic_path
 from stagevep.model.checkpoint import checkpoint_contigs, checkpoint_geometry, checkpoint_windows, read_checkpoint
 from stagevep.variants.calibrate import calibrate, file_md5, read_background, scoring_settings
-from stagevep.variants.score import write_scores, write_tracks
+from stagevep.variants.score_table import write_scores
 from stagevep.variants.shards import merge_shards, shard_number, shard_starts
+from stagevep.variants.tracks import write_tracks
 from stagevep.variants.vcf import write_scores_vcf
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from stagevep.core.sequence import one_hot
 from stagevep.geometry import Geometry
-from stagevep.io.genome import fetch_padded, one_hot
+from stagevep.io.genome import fetch_padded
 from stagevep.model.enformer import StageEnformer, unwrap
 from stagevep.model.incremental import IncrementalConv
 from stagevep.model.predict import autocast_dtype

@@ -8,22 +8,22 @@ process ATTRIBUTE_VARIANTS {
     tuple path(fasta), path(fai)
 
     output:
-    path 'variants/attribution/*.h5', emit: h5, optional: true
-    path 'variants/attribution/*.{png,pdf}', emit: plots, optional: true, topic: report
-    path 'versions.yml', emit: versions
+    path '*.h5', emit: h5, optional: true
+    path '*.{png,pdf}', emit: plots, optional: true
+    tuple val('variants/attribution'), path('*.{png,pdf}'), optional: true, topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
     """
     attribute_variants.py --checkpoint ${checkpoint} --fasta ${fasta} --scores ${scores} \\
-        --out-dir variants/attribution ${args}
+        --out-dir . ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir -p variants/attribution
-    touch variants/attribution/stub.h5 variants/attribution/stub.png
+    touch stub.h5 stub.png
     software_versions.py --process ${task.process} > versions.yml
     """
 }

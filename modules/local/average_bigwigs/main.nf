@@ -9,7 +9,7 @@ process AVERAGE_BIGWIGS {
 
     output:
     tuple val(meta), path("${prefix}.mean.bw"), emit: bigwig
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

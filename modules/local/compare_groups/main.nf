@@ -7,21 +7,23 @@ process COMPARE_GROUPS {
     tuple val(meta), path(scores)
 
     output:
-    tuple val(meta), path('variants/group_stats.tsv'), emit: stats, topic: report
-    path 'variants/plots/*', emit: plots, topic: report
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('group_stats.tsv'), emit: stats
+    path 'plots/*', emit: plots
+    tuple val('variants'), path('group_stats.tsv'), topic: report
+    tuple val('variants/plots'), path('plots/*'), topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    compare_groups.py --scores ${scores} --out-dir variants ${args}
+    compare_groups.py --scores ${scores} --out-dir . ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir -p variants/plots
-    touch variants/group_stats.tsv variants/plots/score_by_group.png
+    mkdir -p plots
+    touch group_stats.tsv plots/score_by_group.png
     software_versions.py --process ${task.process} > versions.yml
     """
 }

@@ -9,24 +9,24 @@ process DISCOVER_MOTIFS {
     path database, stageAs: 'database/*'  // MEME file, or [] for none
 
     output:
-    path 'evaluate/motifs/motifs.tsv', emit: table, topic: report
-    path 'evaluate/motifs/motifs.meme', emit: meme
-    path 'evaluate/motifs/stage_contributions.{png,pdf}', emit: plots, topic: report
-    path 'versions.yml', emit: versions
+    path 'motifs.tsv', emit: table
+    path 'motifs.meme', emit: meme
+    path 'stage_contributions.{png,pdf}', emit: plots
+    tuple val('evaluate/motifs'), path('motifs.tsv'), topic: report
+    tuple val('evaluate/motifs'), path('stage_contributions.{png,pdf}'), topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
     def db = database ? "--database ${database}" : ''
     """
-    discover_motifs.py --checkpoint ${checkpoint} --fasta ${fasta} --out-dir evaluate/motifs ${db} ${args}
+    discover_motifs.py --checkpoint ${checkpoint} --fasta ${fasta} --out-dir . ${db} ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir -p evaluate/motifs
-    touch evaluate/motifs/motifs.tsv evaluate/motifs/motifs.meme evaluate/motifs/stage_contributions.png \\
-        evaluate/motifs/stage_contributions.pdf
+    touch motifs.tsv motifs.meme stage_contributions.png stage_contributions.pdf
     software_versions.py --process ${task.process} > versions.yml
     """
 }

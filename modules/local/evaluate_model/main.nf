@@ -8,31 +8,33 @@ process EVALUATE_MODEL {
     tuple path(fasta), path(fai)  // the .fai staged beside the FASTA, so no task re-indexes it
 
     output:
-    tuple val(meta), path('evaluate/metrics.tsv'), emit: metrics, topic: report
-    path 'evaluate/metrics.json', emit: json
-    path 'evaluate/window_metrics.tsv', emit: window_metrics
-    path 'evaluate/predictions.h5', emit: predictions
-    path 'evaluate/bigwig/*.pred.bw', emit: bigwigs
-    path 'evaluate/plots/*', emit: plots, topic: report
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('metrics.tsv'), emit: metrics
+    path 'metrics.json', emit: json
+    path 'window_metrics.tsv', emit: window_metrics
+    path 'predictions.h5', emit: predictions
+    path 'bigwig/*.pred.bw', emit: bigwigs
+    path 'plots/*', emit: plots
+    tuple val('evaluate'), path('metrics.tsv'), topic: report
+    tuple val('evaluate/plots'), path('plots/*'), topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
     """
-    evaluate.py --checkpoint ${checkpoint} --targets ${targets} --fasta ${fasta} --out-dir evaluate ${args}
+    evaluate.py --checkpoint ${checkpoint} --targets ${targets} --fasta ${fasta} --out-dir . ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
-    def stages = meta.stages ?: ['stage']
-    def bigwigs = stages.collect { "evaluate/bigwig/${it}.pred.bw" }.join(' ')
-    def scatter = stages.collect { "evaluate/plots/scatter_${it}.png evaluate/plots/scatter_${it}.pdf" }.join(' ')
+    // the stub targets file of MAKE_TARGETS lists the tracks, one a line
     """
-    mkdir -p evaluate/bigwig evaluate/plots
-    touch evaluate/metrics.tsv evaluate/metrics.json evaluate/window_metrics.tsv evaluate/predictions.h5
-    touch ${bigwigs} ${scatter}
+    mkdir -p bigwig plots
+    touch metrics.tsv metrics.json window_metrics.tsv predictions.h5
+    for stage in \$(cat ${targets}); do
+        touch bigwig/\$stage.pred.bw plots/scatter_\$stage.png plots/scatter_\$stage.pdf
+    done
     for kind in window_pearson tracks_best tracks_median tracks_worst; do
-        touch evaluate/plots/\$kind.png evaluate/plots/\$kind.pdf
+        touch plots/\$kind.png plots/\$kind.pdf
     done
     software_versions.py --process ${task.process} > versions.yml
     """

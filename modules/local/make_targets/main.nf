@@ -10,7 +10,7 @@ process MAKE_TARGETS {
 
     output:
     tuple val(meta), path("${prefix}.h5"), emit: targets
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
@@ -24,8 +24,10 @@ process MAKE_TARGETS {
 
     stub:
     prefix = task.ext.prefix ?: 'targets'
+    // a stub targets file lists its tracks, one a line (the real file's `tracks` attribute): EVALUATE_MODEL's
+    // stub names its per-stage outputs after them
     """
-    touch ${prefix}.h5
+    printf '%s\\n' ${stages.join(' ')} > ${prefix}.h5
     software_versions.py --process ${task.process} > versions.yml
     """
 }

@@ -11,7 +11,7 @@ process MAKE_WINDOWS {
     output:
     tuple val(meta), path("${prefix}.bed"), emit: bed
     tuple val(meta), path("${prefix}_summary.tsv"), emit: summary
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -8,22 +8,22 @@ process PLOT_VARIANTS {
     tuple val(stages), path(bigwigs, stageAs: 'bigwigs/*/*')  // observed signal per stage: names, bigWigs
 
     output:
-    path 'variants/plots/variant_*', emit: plots, optional: true, topic: report
-    path 'versions.yml', emit: versions
+    path 'variant_*', emit: plots, optional: true
+    tuple val('variants/plots'), path('variant_*'), optional: true, topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
     def bw_list = bigwigs instanceof List ? bigwigs : (bigwigs ? [bigwigs] : [])
     def bw_arg = bw_list ? "--bigwigs " + [stages, bw_list].transpose().collect { s, f -> "${s}=${f}" }.join(' ') : ''
     """
-    plot_variants.py --scores ${scores} --tracks ${tracks} --out-dir variants/plots ${bw_arg} ${args}
+    plot_variants.py --scores ${scores} --tracks ${tracks} --out-dir . ${bw_arg} ${args}
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir -p variants/plots
-    touch variants/plots/variant_stub.png
+    touch variant_stub.png
     software_versions.py --process ${task.process} > versions.yml
     """
 }

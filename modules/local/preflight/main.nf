@@ -13,7 +13,7 @@ process PREFLIGHT {
     output:
     path 'preflight.ok', emit: ok
     path "${fasta.name}.fai", includeInputs: true, emit: fai  // staged with the FASTA into every later task
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def bl = blacklist ? "--blacklist ${blacklist}" : ''

@@ -11,7 +11,7 @@ process PREPARE_VARIANTS {
     tuple val(meta), path('shards/shard_*.tsv'), emit: shards
     tuple val(meta), path('shards/manifest.json'), emit: manifest
     tuple path("${fasta.name}", includeInputs: true), path("${fasta.name}.fai", includeInputs: true), emit: fasta
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -1,5 +1,7 @@
-// The run report: one self-contained HTML page. Its outputs come from every module output declared with
-// `topic: report`, each with its path below --outdir (which decides the report section it lands in).
+// The run report: one self-contained HTML page. Its inputs are every module output declared with
+// `topic: report`, each with the report path it files under (`val(section)` beside the file: 'evaluate/plots'
+// files scatter_CS13.png as evaluate/plots/scatter_CS13.png, in the evaluation section), whatever
+// conf/modules.config does with the published copy.
 process REPORT {
     tag "report"
     label 'process_single'
@@ -9,11 +11,12 @@ process REPORT {
     path samplesheet, stageAs: 'input/*'
     val params_json                                    // the resolved parameters, as JSON text
     path versions, stageAs: 'versions/*/versions.yml'  // every task's versions.yml
-    val relpaths                                       // path below --outdir of each file in `outputs`
+    val relpaths                                       // report path of each file in `outputs`: section/name
     path outputs, stageAs: 'outputs/*/*'
 
     output:
-    path 'report/report.html', emit: html
+    path 'report.html', emit: html
+    // not in the versions topic: REPORT reads that topic, so it cannot write to it
     path 'versions.yml', emit: versions
 
     script:
@@ -32,7 +35,7 @@ def reportCommand(samplesheet, params_json, versions, relpaths, outputs, process
     cat <<'END_OF_PARAMS' > params.json
     ${params_json}
     END_OF_PARAMS
-    make_report.py --output report/report.html ${samplesheet ? "--samplesheet ${samplesheet}" : ''} --params params.json \\
+    make_report.py --output report.html ${samplesheet ? "--samplesheet ${samplesheet}" : ''} --params params.json \\
         --nextflow-version ${workflow.nextflow.version} --versions ${versions_args} ${file_args}
     software_versions.py --process ${process_name} > versions.yml
     """

@@ -12,7 +12,7 @@ process SCORE_BACKGROUND {
     output:
     tuple val(meta), path("background_${meta.key}.parquet"), path("background_${meta.key}.json"), emit: background
     // kept with the background it describes (storeDir keeps every output): the tools that scored it
-    path "background_${meta.key}.versions.yml", emit: versions
+    path "background_${meta.key}.versions.yml", emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

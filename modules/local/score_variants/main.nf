@@ -13,7 +13,7 @@ process SCORE_VARIANTS {
     output:
     tuple val(meta), path("scores_${meta.shard}.parquet"), emit: scores
     tuple val(meta), path("tracks_${meta.shard}.h5"), emit: tracks
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -13,12 +13,13 @@ process TRAIN_MODEL {
     val pretrained
 
     output:
-    tuple val(meta), path('train/best.pt'), emit: checkpoint
-    path 'train/last.pt', emit: last
-    path 'train/metrics.csv', emit: metrics, topic: report
-    path 'train/config.json', emit: config
-    path 'train/tensorboard', emit: tensorboard
-    path 'versions.yml', emit: versions
+    tuple val(meta), path('best.pt'), emit: checkpoint
+    path 'last.pt', emit: last
+    path 'metrics.csv', emit: metrics
+    path 'config.json', emit: config
+    path 'tensorboard', emit: tensorboard
+    tuple val('train'), path('metrics.csv'), topic: report
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''
@@ -34,16 +35,16 @@ process TRAIN_MODEL {
         exit 75
     fi
     rm -f .out_of_memory
-    ${launch} --targets ${targets} --fasta ${fasta} --out-dir train --pretrained ${pretrained} ${args} \
+    ${launch} --targets ${targets} --fasta ${fasta} --out-dir . --pretrained ${pretrained} ${args} \
         --memory-retry ${memory_retry} --oom-marker .out_of_memory || { status=\$?; [ -e .out_of_memory ] && exit 75; exit \$status; }
     software_versions.py --process ${task.process} > versions.yml
     """
 
     stub:
     """
-    mkdir -p train/tensorboard
-    touch train/tensorboard/events.out.tfevents.stub
-    touch train/best.pt train/last.pt train/metrics.csv train/config.json
+    mkdir -p tensorboard
+    touch tensorboard/events.out.tfevents.stub
+    touch best.pt last.pt metrics.csv config.json
     software_versions.py --process ${task.process} > versions.yml
     """
 }

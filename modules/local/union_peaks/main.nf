@@ -8,7 +8,7 @@ process UNION_PEAKS {
 
     output:
     tuple val(meta), path("${prefix}.bed"), emit: bed
-    path 'versions.yml', emit: versions
+    path 'versions.yml', emit: versions, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -1,16 +1,16 @@
-include { PREPARE_VARIANTS } from '../../modules/local/prepare_variants'
-include { SCORE_VARIANTS   } from '../../modules/local/score_variants'
-include { SCORE_BACKGROUND } from '../../modules/local/score_background'
-include { MERGE_SCORES     } from '../../modules/local/merge_scores'
-include { COMPARE_GROUPS   } from '../../modules/local/compare_groups'
-include { PLOT_VARIANTS    } from '../../modules/local/plot_variants'
-include { ATTRIBUTE_VARIANTS } from '../../modules/local/attribute_variants'
+include { PREPARE_VARIANTS } from '../../../modules/local/prepare_variants'
+include { SCORE_VARIANTS   } from '../../../modules/local/score_variants'
+include { SCORE_BACKGROUND } from '../../../modules/local/score_background'
+include { MERGE_SCORES     } from '../../../modules/local/merge_scores'
+include { COMPARE_GROUPS   } from '../../../modules/local/compare_groups'
+include { PLOT_VARIANTS    } from '../../../modules/local/plot_variants'
+include { ATTRIBUTE_VARIANTS } from '../../../modules/local/attribute_variants'
 
 // checkpoint + variants -> preflight and shards -> one scoring task per shard (+ the model's background, once)
 // -> merged, calibrated scores (TSV, parquet, VCF) -> group comparison, per-variant panels
 workflow VARIANT_ANALYSIS {
     take:
-    checkpoint        // [meta, best.pt]
+    checkpoint        // [meta, best.pt], value channel
     variants          // path: VCF or TSV
     groups            // path or [] (optional id/group TSV)
     fasta             // [fasta, fai or []], value channel
@@ -18,11 +18,14 @@ workflow VARIANT_ANALYSIS {
     compare           // boolean: run the group comparison
     background_n      // number of background SNVs; 0: no calibration
     background_settings // string: the scoring settings that a stored background must share
+    plot              // boolean: draw per-variant panels (PLOT_VARIANTS)
+    attribute         // boolean: attribute variants to bases (ATTRIBUTE_VARIANTS)
 
     main:
     PREPARE_VARIANTS(checkpoint.map { meta, ckpt -> [meta, ckpt, variants, groups] }, fasta)
-    ch_versions = PREPARE_VARIANTS.out.versions
-    ch_fasta = PREPARE_VARIANTS.out.fasta  // [fasta, fai] (a value channel), indexed by the preflight when needed
+    // [fasta, fai], indexed by the preflight when needed: read by every shard's task (a value channel, as the
+    // checkpoint is: TRAIN_MODEL's output or the --checkpoint file)
+    ch_fasta = PREPARE_VARIANTS.out.fasta
 
     // [meta + shard number, checkpoint, shard]: one task per shard
     ch_shards = PREPARE_VARIANTS.out.shards
@@ -30,7 +33,6 @@ workflow VARIANT_ANALYSIS {
         .combine(checkpoint.map { meta, ckpt -> ckpt })
         .map { meta, shard, ckpt -> [meta + [shard: (shard.name =~ /\d+/)[0]], ckpt, shard] }
     SCORE_VARIANTS(ch_shards, ch_fasta)
-    ch_versions = ch_versions.mix(SCORE_VARIANTS.out.versions)
 
     // the shards' outputs, gathered in shard order (sorted: a -resume run must find the same MERGE_SCORES hash)
     ch_scored = SCORE_VARIANTS.out.scores.join(SCORE_VARIANTS.out.tracks, by: [0])
@@ -45,7 +47,6 @@ workflow VARIANT_ANALYSIS {
     if (background_n > 0) {
         SCORE_BACKGROUND(checkpoint.map { meta, ckpt -> [meta + [key: backgroundKey(ckpt, background_settings)], ckpt] },
             ch_fasta)
-        ch_versions = ch_versions.mix(SCORE_BACKGROUND.out.versions)
         ch_background = SCORE_BACKGROUND.out.background.map { meta, parquet, json -> [parquet, json] }
     }
 
@@ -54,28 +55,23 @@ workflow VARIANT_ANALYSIS {
         .join(ch_scored)
         .map { meta, ckpt, manifest, scores, tracks -> [meta, ckpt, variants, manifest, scores, tracks] }
     MERGE_SCORES(ch_merge, ch_background)
-    ch_versions = ch_versions.mix(MERGE_SCORES.out.versions)
 
     if (compare) {
         COMPARE_GROUPS(MERGE_SCORES.out.scores)
-        ch_versions = ch_versions.mix(COMPARE_GROUPS.out.versions)
     }
-    if (params.plot_variants || params.plot_top_n > 0) {
+    if (plot) {
         def ch_bigwigs = bigwigs
             .toSortedList { a, b -> a[0].id <=> b[0].id }
             .map { items -> [items.collect { it[0].id }, items.collect { it[1] }] }
         PLOT_VARIANTS(MERGE_SCORES.out.scores.join(MERGE_SCORES.out.tracks), ch_bigwigs)
-        ch_versions = ch_versions.mix(PLOT_VARIANTS.out.versions)
     }
 
-    if (params.attribute_variants || params.attribute_top_n > 0) {
+    if (attribute) {
         ATTRIBUTE_VARIANTS(checkpoint.join(MERGE_SCORES.out.scores), ch_fasta)
-        ch_versions = ch_versions.mix(ATTRIBUTE_VARIANTS.out.versions)
     }
 
     emit:
     scores   = MERGE_SCORES.out.scores
-    versions = ch_versions
 }
 
 // Names a model's background: the checkpoint's md5 and the settings its scores depend on (12 hex digits)

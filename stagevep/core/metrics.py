@@ -60,8 +60,8 @@ def window_mean_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     return np.where(defined.any(axis=1), np.nansum(r, axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
 
 
-def seed_metric(pred: np.ndarray, obs: np.ndarray) -> float:
-    """The seed's figure: the mean over windows of :func:`window_mean_pearson` (NaN windows left out)."""
+def mean_window_pearson(pred: np.ndarray, obs: np.ndarray) -> float:
+    """The mean over windows of :func:`window_mean_pearson` (NaN windows left out): a float."""
     per_window = window_mean_pearson(pred, obs)
     return float(np.nanmean(per_window)) if np.any(~np.isnan(per_window)) else float("nan")
 
@@ -151,7 +151,7 @@ def shuffled(pred: np.ndarray, seed: int = 0) -> np.ndarray:
 def metric_table(pred: np.ndarray, obs: np.ndarray, tracks: list[str]) -> pd.DataFrame:
     """Every metric of :data:`METRICS` per track and for ``all`` tracks.
 
-    Returns columns ``metric, track, value``. ``all`` is the seed's figure for
+    Returns columns ``metric, track, value``. ``all`` is :func:`mean_window_pearson` for
     ``mean_window_pearson``, the pooled R² for ``r2_stage_deviation`` and the mean
     over tracks of the per-track values for the others.
     """
@@ -166,7 +166,7 @@ def metric_table(pred: np.ndarray, obs: np.ndarray, tracks: list[str]) -> pd.Dat
         "stage_specificity": stage_specificity(pred, obs),
     }
     per_track["r2_stage_deviation"], pooled_r2 = r2_stage_deviation(pred, obs)
-    overall = {"mean_window_pearson": seed_metric(pred, obs), "r2_stage_deviation": pooled_r2}
+    overall = {"mean_window_pearson": mean_window_pearson(pred, obs), "r2_stage_deviation": pooled_r2}
     rows = []
     for name in METRICS:
         values = per_track[name]
