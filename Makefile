@@ -54,11 +54,12 @@ demo: setup
 	@echo ""
 	@echo "Demo finished. Results are in $(DEMO_OUT)/: prepare/, train/, evaluate/, variants/, pipeline_info/; open $(DEMO_OUT)/report/report.html first."
 
-test: setup chromium lint
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not container" tests
+# Every test: unit tests, real Nextflow runs and the pipeline inside its container image (built when absent)
+test: setup chromium container-tools lint
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests
 
-# The pipeline inside the container image: builds stagevep:$(VERSION) with podman/buildah when absent, then
-# -profile podman,test end to end (tests/test_pipeline_container.py; about 10 minutes plus the first build).
+# Only the container tests (part of `make test`): builds stagevep:$(VERSION) with podman/buildah when absent,
+# then -profile podman,test end to end (tests/test_pipeline_container.py; 11 min with the build from nothing).
 test-container: setup container-tools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m container tests
 
